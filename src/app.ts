@@ -1,0 +1,142 @@
+// The request pipeline: Yoga (GraphQL + GraphiQL), health, and the REST adapter behind one handler.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { GraphQLError } from 'graphql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { readApiKey, resolveViewer } from './auth/api-keys.js';
+import type { Config } from './config.js';
+import type { Context } from './context.js';
+import type { Logger } from './logger.js';
+import { currentRequestId, requestIdFrom, requestScope } from './request-context.js';
+import { schema } from './schema/index.js';
+
+export type App = Readonly<{
+  yoga: YogaServerInstance<Record<string, unknown>, Context>;
+  /** In-process entry point (tests, benchmarks): the same pipeline as the HTTP server. */
+  fetch(request: Request): Promise<Response>;
+  /** The node:http request listener. */
+  handleNodeRequest(req: IncomingMessage, res: ServerResponse): void;
+}>;
+
+export type AppOptions = Readonly<{
+  orm: MikroORM;
+  config: Pick<Config, 'maxBodyBytes'>;
+  logger: Logger;
+}>;
+
+const EXAMPLE_OPERATION = `# Create an API key first:
+#   npm run --silent cli -- create-api-key --email you@example.com
+# then put it in the Headers pane below: {"Authorization": "Bearer tr-..."}
+
+mutation CreateOrganization {
+  createOrganization(input: { name: "My organization" }) {
+    __typename
+    ... on Organization { id name createdAt registerable deleted partnerConfiguration }
+    ... on Error { message }
+  }
+}
+
+query Viewer {
+  viewer { id email organizations { id name createdAt } }
+}
+`;
+
+type FetchAPI = Parameters<NonNullable<Plugin['onRequest']>>[0]['fetchAPI'];
+
+export function jsonResponse(fetchAPI: FetchAPI, body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new fetchAPI.Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+}
+
+/** Echoes the request id on every response. */
+function useRequestIdHeader(): Plugin {
+  return {
+    onResponse({ response }) {
+      const requestId = currentRequestId();
+      if (requestId) response.headers.set('x-request-id', requestId);
+    },
+  };
+}
+
+/** GET /api/health: 200 when the database answers, 503 otherwise. */
+function useHealth(orm: MikroORM, logger: Logger): Plugin {
+  return {
+    async onRequest({ request, url, endResponse, fetchAPI }) {
+      if (url.pathname !== '/api/health') return;
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        endResponse(jsonResponse(fetchAPI, { message: 'Method Not Allowed' }, 405, { allow: 'GET, HEAD' }));
+        return;
+      }
+      try {
+        await orm.em.getConnection().execute('select 1');
+        endResponse(jsonResponse(fetchAPI, { status: 'ok' }));
+      } catch (error) {
+        logger.warn({ err: error }, 'health check: database unavailable');
+        endResponse(jsonResponse(fetchAPI, { status: 'unavailable' }, 503));
+      }
+    },
+  };
+}
+
+/** Logs every error that is not meant for the client, before masking hides it. */
+function useInternalErrorLog(logger: Logger): Plugin<Context> {
+  return {
+    onExecute() {
+      return {
+        onExecuteDone({ result }) {
+          if (!('errors' in result) || !result.errors) return;
+          for (const error of result.errors) {
+            const cause = error.originalError;
+            if (cause && !(cause instanceof GraphQLError)) logger.error({ err: cause, path: error.path }, 'internal error');
+          }
+        },
+      };
+    },
+  };
+}
+
+export function createApp({ orm, config, logger }: AppOptions): App {
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    maskedErrors: true,
+    logging: {
+      debug: (...args) => logger.debug(args.length === 1 ? args[0] : { args }),
+      info: (...args) => logger.info(args.length === 1 ? args[0] : { args }),
+      warn: (...args) => logger.warn(args.length === 1 ? args[0] : { args }),
+      error: (...args) => logger.error(args.length === 1 ? args[0] : { args }),
+    },
+    graphiql: {
+      title: 'Trieve organization gateway',
+      defaultQuery: EXAMPLE_OPERATION,
+      headers: JSON.stringify({ Authorization: 'Bearer tr-paste-your-api-key-here' }),
+    },
+    renderGraphiQL,
+    context: async ({ request }): Promise<Context> => {
+      const em = orm.em.fork();
+      return Object.freeze({
+        em,
+        viewer: await resolveViewer(em, readApiKey(request.headers)),
+        requestId: currentRequestId() ?? requestIdFrom(null),
+      });
+    },
+    plugins: [useRequestIdHeader(), useHealth(orm, logger), useInternalErrorLog(logger)],
+  });
+  void config;
+
+  return Object.freeze({
+    yoga,
+    fetch: (request: Request) =>
+      requestScope.run({ requestId: requestIdFrom(request.headers.get('x-request-id')) }, async () => yoga.fetch(request)),
+    handleNodeRequest: (req: IncomingMessage, res: ServerResponse) => {
+      const header = req.headers['x-request-id'];
+      requestScope.run({ requestId: requestIdFrom(Array.isArray(header) ? header[0] : header) }, () => {
+        void yoga.requestListener(req, res);
+      });
+    },
+  });
+}

@@ -1,0 +1,73 @@
+// API keys: generate, hash, parse the request's credentials, and resolve them to a viewer.
+import { createHash, randomInt } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { ApiKey, ApiKeyRole, type ApiKeyRoleName } from '../entities/api-key.entity.js';
+import { User } from '../entities/user.entity.js';
+
+export type Viewer = Readonly<{ user: User; apiKeyId: string; role: ApiKeyRole }>;
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const KEY_BODY_LENGTH = 32;
+/** Longer credentials are refused unhashed: no legitimate key is anywhere near this long. */
+const MAX_KEY_LENGTH = 256;
+
+/** `tr-` + 32 crypto-random alphanumerics, upstream's shape. */
+export function generateApiKey(): string {
+  let body = '';
+  for (let i = 0; i < KEY_BODY_LENGTH; i++) body += ALPHABET[randomInt(ALPHABET.length)];
+  return `tr-${body}`;
+}
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/**
+ * The credential a request carries, as upstream reads it: `Authorization: <key>` or
+ * `Authorization: Bearer <key>` ("Bearer " exactly), else `x-api-key`.
+ */
+export function readApiKey(headers: Headers): string | undefined {
+  const usable = (value: string | null): string | undefined => {
+    if (value === null) return undefined;
+    // Headers arrive trimmed, so "Bearer " with nothing after it is just "Bearer": no key.
+    const key = value === 'Bearer' ? '' : value.startsWith('Bearer ') ? value.slice('Bearer '.length) : value;
+    return key === '' || key.length > MAX_KEY_LENGTH ? undefined : key;
+  };
+  return usable(headers.get('authorization')) ?? usable(headers.get('x-api-key'));
+}
+
+/**
+ * Looks the key up by its hash (a unique index: one indexed probe, and equality on a hash, so no
+ * timing leak of the key). Unknown and expired keys give no viewer.
+ */
+export async function resolveViewer(em: EntityManager, key: string | undefined, now = new Date()): Promise<Viewer | null> {
+  if (key === undefined) return null;
+  const apiKey = await em.findOne(ApiKey, { hash: hashApiKey(key) }, { populate: ['user'] });
+  if (!apiKey || (apiKey.expiresAt !== null && apiKey.expiresAt <= now)) return null;
+  return Object.freeze({ user: apiKey.user.getEntity(), apiKeyId: apiKey.id, role: apiKey.role });
+}
+
+export type CreatedApiKey = Readonly<{ key: string; apiKey: ApiKey; user: User }>;
+
+/** Creates the user if needed and a new key for them. The plain key is returned once, never stored. */
+export async function createApiKey(
+  em: EntityManager,
+  input: { email: string; label?: string; role?: ApiKeyRoleName; expiresAt?: Date | null },
+): Promise<CreatedApiKey> {
+  const key = generateApiKey();
+  return em.transactional(async (tx) => {
+    // Upsert, so two concurrent first keys for one email still make one user.
+    const fresh = new User();
+    fresh.email = input.email;
+    const user = await tx.upsert(User, fresh, { onConflictFields: ['email'], onConflictAction: 'merge', onConflictMergeFields: ['email'] });
+    const apiKey = tx.create(ApiKey, {
+      user,
+      label: input.label ?? 'default',
+      role: ApiKeyRole[input.role ?? 'read'],
+      hash: hashApiKey(key),
+      expiresAt: input.expiresAt ?? null,
+    });
+    await tx.flush();
+    return Object.freeze({ key, apiKey, user });
+  });
+}

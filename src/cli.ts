@@ -1,0 +1,145 @@
+// Command line: serve | migrate | create-api-key | print-schema.
+import { parseArgs } from 'node:util';
+import { createApiKey } from './auth/api-keys.js';
+import { ApiKeyRole, type ApiKeyRoleName } from './entities/api-key.entity.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { DataDirInUseError } from './db/embedded.js';
+import { initORM } from './db/orm.js';
+import { createLogger } from './logger.js';
+import { printSchemaSDL } from './schema/index.js';
+import { startServer } from './server.js';
+
+const USAGE = `Usage: trieve-gateway <command> [options]
+
+Commands:
+  serve                         run the HTTP server (GraphQL at /graphql, REST at /api/organization)
+  migrate                       apply pending database migrations
+  create-api-key --email <email> [--name <label>] [--role read|admin|owner] [--expires-in-days <n>]
+                                create the user if needed and print a new API key (last line of stdout)
+  print-schema                  print the GraphQL SDL
+
+Configuration comes from the environment (DATABASE_URL, DATA_DIR, PORT, HOST, LOG_LEVEL, MIGRATE_ON_START, MAX_BODY_BYTES).`;
+
+class UsageError extends Error {}
+
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+
+async function serve(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const server = await startServer(config, logger);
+  logger.info({ url: server.url, database: config.databaseUrl ? 'postgresql' : `embedded PGlite in ${config.dataDir}` }, 'listening');
+  process.stdout.write(`GraphQL and GraphiQL: ${server.url}/graphql\nREST: POST ${server.url}/api/organization\n`);
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    server.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+async function migrate(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const db = await initORM(config, { logger });
+  try {
+    const applied = await db.orm.getMigrator().up();
+    process.stdout.write(applied.length ? `Applied ${applied.map((m) => m.name).join(', ')}\n` : 'Database is up to date\n');
+  } finally {
+    await db.close();
+  }
+}
+
+async function createApiKeyCommand(config: Config, args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      email: { type: 'string' },
+      name: { type: 'string' },
+      role: { type: 'string', default: 'read' },
+      'expires-in-days': { type: 'string' },
+    },
+    strict: true,
+  });
+  const email = values.email?.trim();
+  if (!email || !EMAIL.test(email)) throw new UsageError('create-api-key needs --email <email> (a valid address)');
+  if (!Object.hasOwn(ApiKeyRole, values.role)) throw new UsageError(`--role must be read, admin or owner, got "${values.role}"`);
+  let expiresAt: Date | null = null;
+  if (values['expires-in-days'] !== undefined) {
+    const days = Number(values['expires-in-days']);
+    if (!Number.isInteger(days) || days < 1) throw new UsageError('--expires-in-days must be a whole number of days, at least 1');
+    expiresAt = new Date(Date.now() + days * 86_400_000);
+  }
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const db = await initORM(config, { migrate: config.migrateOnStart, logger });
+  try {
+    const { key, apiKey, user } = await createApiKey(db.orm.em.fork(), {
+      email,
+      label: values.name ?? 'default',
+      role: values.role as ApiKeyRoleName,
+      expiresAt,
+    });
+    process.stdout.write(
+      `Created API key "${apiKey.label}" (role ${values.role}${expiresAt ? `, expires ${expiresAt.toISOString()}` : ''}) for ${user.email}.\n` +
+        'It is shown only this once; it is stored as a hash. Send it as "Authorization: Bearer <key>".\n' +
+        `${key}\n`,
+    );
+  } finally {
+    await db.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        await serve(loadConfig());
+        return -1; // keeps running
+      case 'migrate':
+        await migrate(loadConfig());
+        return 0;
+      case 'create-api-key':
+        await createApiKeyCommand(loadConfig(), rest);
+        return 0;
+      case 'print-schema':
+        process.stdout.write(printSchemaSDL());
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`Unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof DataDirInUseError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    process.stderr.write(`Error: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exitCode = code;

@@ -1,0 +1,6 @@
+// Every migration, in order. Add new ones here (created with the MikroORM migrator, checked in).
+import { Migration20261129000000_initial } from './Migration20261129000000_initial.js';
+
+export const migrationsList = [
+  { name: 'Migration20261129000000_initial', class: Migration20261129000000_initial },
+];

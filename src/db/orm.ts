@@ -1,0 +1,57 @@
+// Opens the ORM on PostgreSQL (DATABASE_URL) or on the embedded PGlite; the one place that knows both.
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { startEmbeddedPostgres } from './embedded.js';
+import { ormConfig } from './mikro-orm.config.js';
+
+export type Database = Readonly<{
+  orm: MikroORM;
+  embedded: boolean;
+  /** Close the pool, then (embedded) flush and close the data directory. Idempotent. */
+  close(): Promise<void>;
+}>;
+
+export type InitOptions = Readonly<{
+  /** Embedded only: keep the database in memory instead of under dataDir (tests). */
+  inMemory?: boolean;
+  migrate?: boolean;
+  /** Where MikroORM's own messages (migrator) go; silent when absent. */
+  logger?: Logger;
+  overrides?: Options;
+}>;
+
+export async function initORM(
+  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  { inMemory = false, migrate = false, logger, overrides = {} }: InitOptions = {},
+): Promise<Database> {
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(inMemory ? undefined : config.dataDir);
+  try {
+    const clientUrl = config.databaseUrl ?? embedded!.clientUrl;
+    const pool = embedded ? { min: 0, max: 1 } : { min: 0, max: 10 };
+    const orm = await MikroORM.init(
+      ormConfig(clientUrl, {
+        pool: { ...pool, acquireTimeoutMillis: 10_000 },
+        logger: (message: string) => logger?.info({ orm: true }, message),
+        ...overrides,
+      }),
+    );
+    if (migrate) await orm.getMigrator().up();
+    let closing: Promise<void> | undefined;
+    return Object.freeze({
+      orm,
+      embedded: Boolean(embedded),
+      close: () =>
+        (closing ??= (async () => {
+          try {
+            await orm.close(true);
+          } finally {
+            await embedded?.close();
+          }
+        })()),
+    });
+  } catch (error) {
+    await embedded?.close();
+    throw error;
+  }
+}

@@ -1,0 +1,30 @@
+import { randomUUID } from 'node:crypto';
+import { defineEntity, type Opt } from '@mikro-orm/core';
+
+export class Organization {
+  id: string = randomUUID();
+  name!: string;
+  createdAt: Date & Opt = new Date();
+  updatedAt: Date & Opt = new Date();
+  registerable: (boolean | null) & Opt = true;
+  /** Soft-delete flag: 0 live, 1 deleted (upstream's shape). */
+  deleted: number & Opt = 0;
+  partnerConfiguration: Record<string, unknown> & Opt = {};
+}
+
+/** The unique constraint that decides name collisions; its name is matched when converting the driver error. */
+export const ORGANIZATION_NAME_CONSTRAINT = 'organizations_name_key';
+
+export const OrganizationSchema = defineEntity({
+  class: Organization,
+  tableName: 'organizations',
+  properties: (p) => ({
+    id: p.uuid().primary(),
+    name: p.text().unique(ORGANIZATION_NAME_CONSTRAINT),
+    createdAt: p.datetime(3),
+    updatedAt: p.datetime(3).onUpdate(() => new Date()),
+    registerable: p.boolean().nullable().default(true),
+    deleted: p.integer().default(0),
+    partnerConfiguration: p.json<Record<string, unknown>>().defaultRaw(`'{}'::jsonb`),
+  }),
+});

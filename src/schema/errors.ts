@@ -1,0 +1,36 @@
+// Errors meant for clients. Each domain error is a member of the mutation's result union; anything
+// else is either a GraphQLError with a code (below) or masked as an internal error.
+import { GraphQLError } from 'graphql';
+import { OrganizationNameTakenError, ValidationError } from '../organizations/organizations.js';
+import { builder } from './builder.js';
+
+export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
+  description: 'Something the client can fix; every error member of a result union implements it.',
+  fields: (t) => ({ message: t.exposeString('message') }),
+});
+
+builder.objectType(OrganizationNameTakenError, {
+  name: 'OrganizationNameTakenError',
+  description: 'Organization names are unique, and this one is taken.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof OrganizationNameTakenError,
+  fields: (t) => ({
+    name: t.string({ description: 'The name that is taken.', resolve: (error) => error.organizationName }),
+  }),
+});
+
+builder.objectType(ValidationError, {
+  name: 'ValidationError',
+  description: 'An input value broke a rule; `message` says which.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ValidationError,
+  fields: (t) => ({
+    field: t.exposeString('field', { description: 'The input field that broke the rule.' }),
+  }),
+});
+
+export function unauthenticated(): GraphQLError {
+  return new GraphQLError('Authentication required: send an API key in the Authorization header', {
+    extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+  });
+}

@@ -1,0 +1,13 @@
+import { printSchema, lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.js';
+import './scalars.js';
+import './errors.js';
+import './organization.js';
+import './viewer.js';
+
+export const schema = builder.toSchema();
+
+/** The SDL committed as schema.graphql. */
+export function printSchemaSDL(): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

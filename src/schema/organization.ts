@@ -1,0 +1,69 @@
+import { Organization } from '../entities/organization.entity.js';
+import {
+  createOrganization,
+  findOrganizationForMember,
+  OrganizationNameTakenError,
+  ValidationError,
+} from '../organizations/organizations.js';
+import { builder } from './builder.js';
+import { unauthenticated } from './errors.js';
+
+export const OrganizationType = builder.objectType(Organization, {
+  name: 'Organization',
+  description: 'An organization: owns datasets and has members. Its creator is its first owner.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Unique identifier of the organization, a UUID generated on create' }),
+    name: t.exposeString('name', { description: 'Name of the organization, unique' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'Timestamp of the creation of the organization' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'Timestamp of the last update of the organization' }),
+    deleted: t.exposeInt('deleted', {
+      description:
+        'Flag to indicate if the organization has been deleted (0 live, 1 deleted). Deletes are handled async after the flag is set so as to avoid expensive search index compaction.',
+    }),
+    registerable: t.exposeBoolean('registerable', {
+      nullable: true,
+      description: 'Flag to indicate whether or not new users may join the organization. Default is true.',
+    }),
+    partnerConfiguration: t.expose('partnerConfiguration', {
+      type: 'JSON',
+      description: 'Configuration of the organization for the Trieve partner program.',
+    }),
+  }),
+});
+
+const CreateOrganizationInput = builder.inputType('CreateOrganizationInput', {
+  fields: (t) => ({
+    name: t.string({
+      required: true,
+      description:
+        'The arbitrary name which will be used to identify the organization. This name must be unique: 1 to 255 characters, not blank, no control characters.',
+    }),
+  }),
+});
+
+builder.mutationField('createOrganization', (t) =>
+  t.field({
+    type: Organization,
+    description:
+      'Create a new organization. The authenticated user who creates the organization will be the default owner of the organization.',
+    args: { input: t.arg({ type: CreateOrganizationInput, required: true }) },
+    errors: {
+      types: [OrganizationNameTakenError, ValidationError],
+      union: { name: 'CreateOrganizationResult' },
+    },
+    resolve: async (_root, { input }, { em, viewer }) => {
+      if (!viewer) throw unauthenticated();
+      return createOrganization(em, viewer.user, input.name);
+    },
+  }),
+);
+
+builder.queryField('organization', (t) =>
+  t.field({
+    type: Organization,
+    nullable: true,
+    description: 'The organization with this id, if the viewer is a member of it; otherwise null.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, { em, viewer }) => (viewer ? findOrganizationForMember(em, viewer.user.id, String(id)) : null),
+  }),
+);

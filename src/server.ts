@@ -1,0 +1,46 @@
+// Listen and shut down gracefully; nothing else.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import { initORM } from './db/orm.js';
+import type { Logger } from './logger.js';
+
+export type RunningServer = Readonly<{
+  url: string;
+  /** Stop accepting, let in-flight requests finish, close the pool and the embedded database. */
+  close(): Promise<void>;
+}>;
+
+/** How long in-flight requests get to finish on shutdown before their connections are cut. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const db = await initORM(config, { migrate: config.migrateOnStart, logger });
+  const app = createApp({ orm: db.orm, config, logger });
+  const server = http.createServer(app.handleNodeRequest);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let closing: Promise<void> | undefined;
+  return Object.freeze({
+    url: `http://${host}:${port}`,
+    close: () =>
+      (closing ??= (async () => {
+        const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
+        await drained;
+        clearTimeout(timer);
+        await db.close();
+      })()),
+  });
+}

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateApiKey, hashApiKey, readApiKey } from '../src/auth/api-keys.js';
+import { CREATE_ORGANIZATION, createTestEnv, type TestEnv } from './helpers.js';
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await createTestEnv();
+});
+afterAll(async () => env?.close());
+
+const VIEWER = '{ viewer { id email } }';
+
+describe('API key authentication', () => {
+  it('accepts "Authorization: Bearer <key>"', async () => {
+    const { key, userId, email } = await env.newUser();
+    const { status, body } = await env.graphql(VIEWER, { headers: { authorization: `Bearer ${key}` } });
+    expect(status).toBe(200);
+    expect(body).toEqual({ data: { viewer: { id: userId, email } } });
+  });
+
+  it('accepts a raw "Authorization: <key>"', async () => {
+    const { key, userId } = await env.newUser();
+    const { body } = await env.graphql(VIEWER, { headers: { authorization: key } });
+    expect(body.data.viewer.id).toBe(userId);
+  });
+
+  it('accepts x-api-key when there is no Authorization header', async () => {
+    const { key, userId } = await env.newUser();
+    const { body } = await env.graphql(VIEWER, { headers: { 'x-api-key': key } });
+    expect(body.data.viewer.id).toBe(userId);
+  });
+
+  it('prefers a usable Authorization header over x-api-key', async () => {
+    const a = await env.newUser();
+    const b = await env.newUser();
+    const { body } = await env.graphql(VIEWER, { headers: { authorization: `Bearer ${a.key}`, 'x-api-key': b.key } });
+    expect(body.data.viewer.id).toBe(a.userId);
+  });
+
+  it('treats "bearer " (lower case) as part of the key, as upstream does', async () => {
+    const { key } = await env.newUser();
+    const { body } = await env.graphql(VIEWER, { headers: { authorization: `bearer ${key}` } });
+    expect(body).toEqual({ data: { viewer: null } });
+  });
+
+  it('gives no viewer for unknown, malformed or missing keys', async () => {
+    for (const headers of [{}, { authorization: 'Bearer tr-unknownunknownunknownunknown1234' }, { authorization: 'Bearer ' }, { 'x-api-key': 'x'.repeat(10_000) }]) {
+      const { status, body } = await env.graphql(VIEWER, { headers });
+      expect(status).toBe(200);
+      expect(body).toEqual({ data: { viewer: null } });
+    }
+  });
+
+  it('refuses an expired key', async () => {
+    const { key } = await env.newUser({ expiresAt: new Date(Date.now() - 1000) });
+    const viewer = await env.graphql(VIEWER, { headers: { authorization: key } });
+    expect(viewer.body).toEqual({ data: { viewer: null } });
+    const create = await env.graphql(CREATE_ORGANIZATION, { variables: { name: 'expired-key-org' }, headers: { authorization: key } });
+    expect(create.status).toBe(401);
+    expect(create.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('accepts a key that has not expired yet', async () => {
+    const { key, userId } = await env.newUser({ expiresAt: new Date(Date.now() + 3_600_000) });
+    const { body } = await env.graphql(VIEWER, { headers: { authorization: key } });
+    expect(body.data.viewer.id).toBe(userId);
+  });
+
+  it('answers an unauthenticated createOrganization with UNAUTHENTICATED and HTTP 401, creating nothing', async () => {
+    const { status, body } = await env.graphql(CREATE_ORGANIZATION, { variables: { name: 'anonymous-org' } });
+    expect(status).toBe(401);
+    expect(body).toMatchObject({
+      data: null,
+      errors: [{ message: expect.stringContaining('Authentication required'), path: ['createOrganization'], extensions: { code: 'UNAUTHENTICATED' } }],
+    });
+    expect(await env.sql(`select 1 from organizations where name = 'anonymous-org'`)).toEqual([]);
+  });
+
+  it('stores only the SHA-256 hash of a key', async () => {
+    const { key, userId } = await env.newUser();
+    const rows = await env.sql<{ hash: string }>('select hash from api_keys where user_id = ?', [userId]);
+    expect(rows).toEqual([{ hash: hashApiKey(key) }]);
+    expect(rows[0]!.hash).not.toContain(key.slice(3));
+  });
+});
+
+describe('key format', () => {
+  it('is tr- followed by 32 alphanumerics, different every time', () => {
+    const keys = new Set(Array.from({ length: 200 }, generateApiKey));
+    expect(keys.size).toBe(200);
+    for (const key of keys) expect(key).toMatch(/^tr-[A-Za-z0-9]{32}$/);
+  });
+
+  it('reads credentials in upstream order', () => {
+    expect(readApiKey(new Headers({ authorization: 'Bearer abc' }))).toBe('abc');
+    expect(readApiKey(new Headers({ authorization: 'abc' }))).toBe('abc');
+    expect(readApiKey(new Headers({ 'x-api-key': 'xyz' }))).toBe('xyz');
+    expect(readApiKey(new Headers({ authorization: 'Bearer ', 'x-api-key': 'xyz' }))).toBe('xyz');
+    expect(readApiKey(new Headers())).toBeUndefined();
+  });
+});

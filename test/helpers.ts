@@ -1,0 +1,108 @@
+// Test harness: a real database per test file (embedded PGlite in memory, or a fresh PostgreSQL
+// database when DATABASE_URL is set, dropped afterwards) and the app called in-process.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createApp, type App } from '../src/app.js';
+import { createApiKey } from '../src/auth/api-keys.js';
+import type { ApiKeyRoleName } from '../src/entities/api-key.entity.js';
+import { initORM, type Database } from '../src/db/orm.js';
+import { createLogger, type Logger } from '../src/logger.js';
+
+export const usingPostgres = Boolean(process.env.DATABASE_URL);
+
+/** Creates a uniquely named database on the DATABASE_URL server; returns its URL and a drop function. */
+export async function createScratchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const base = new URL(process.env.DATABASE_URL!);
+  const name = `gateway_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: base.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`create database "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(base.toString());
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: base.toString() });
+      await client.connect();
+      try {
+        await client.query(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+export type TestEnv = Readonly<{
+  db: Database;
+  app: App;
+  logger: Logger;
+  logLines: string[];
+  databaseUrl: string | undefined;
+  /** A new user (unique email) and a key for them. */
+  newUser(options?: { role?: ApiKeyRoleName; expiresAt?: Date | null; email?: string }): Promise<{ key: string; userId: string; email: string }>;
+  graphql(query: string, options?: { variables?: Record<string, unknown>; headers?: Record<string, string> }): Promise<{ status: number; body: GraphQLBody; response: Response }>;
+  request(path: string, init?: RequestInit): Promise<Response>;
+  sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}>;
+
+export type GraphQLBody = { data?: any; errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, any> }> };
+
+let userCounter = 0;
+
+export async function createTestEnv(options: { maxBodyBytes?: number } = {}): Promise<TestEnv> {
+  const scratch = usingPostgres ? await createScratchDatabase() : undefined;
+  const logLines: string[] = [];
+  const logger = createLogger('info', { write: (line: string) => void logLines.push(line) });
+  const db = await initORM({ databaseUrl: scratch?.url, dataDir: '' }, { inMemory: true, migrate: true });
+  const app = createApp({ orm: db.orm, config: { maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 }, logger });
+  const request = (path: string, init?: RequestInit) => app.fetch(new Request(`http://gateway.test${path}`, init));
+  return Object.freeze({
+    db,
+    app,
+    logger,
+    logLines,
+    databaseUrl: scratch?.url,
+    async newUser({ role = 'read', expiresAt = null, email }: { role?: ApiKeyRoleName; expiresAt?: Date | null; email?: string } = {}) {
+      const address = email ?? `user${++userCounter}-${randomBytes(3).toString('hex')}@example.com`;
+      const created = await createApiKey(db.orm.em.fork(), { email: address, role, expiresAt });
+      return { key: created.key, userId: created.user.id, email: address };
+    },
+    async graphql(query, { variables, headers = {} } = {}) {
+      const response = await request('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, body: (await response.json()) as GraphQLBody, response };
+    },
+    request,
+    sql: async <T,>(text: string, params: unknown[] = []) =>
+      (await db.orm.em.fork().getConnection().execute(text, params as never[])) as T[],
+    close: async () => {
+      await db.close();
+      await scratch?.drop();
+    },
+  });
+}
+
+export const CREATE_ORGANIZATION = `
+  mutation Create($name: String!) {
+    createOrganization(input: { name: $name }) {
+      __typename
+      ... on Organization { id name createdAt updatedAt deleted registerable partnerConfiguration }
+      ... on Error { message }
+      ... on ValidationError { field }
+      ... on OrganizationNameTakenError { name }
+    }
+  }
+`;
+
+export function bearer(key: string): Record<string, string> {
+  return { authorization: `Bearer ${key}` };
+}

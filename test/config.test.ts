@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    expect(loadConfig({})).toEqual({
+      port: 8090,
+      host: '127.0.0.1',
+      databaseUrl: undefined,
+      dataDir: path.resolve('.data'),
+      logLevel: 'info',
+      migrateOnStart: true,
+      maxBodyBytes: 1048576,
+    });
+  });
+
+  it('reads every variable', () => {
+    expect(
+      loadConfig({
+        PORT: '9000',
+        HOST: '0.0.0.0',
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+        DATA_DIR: '/tmp/x',
+        LOG_LEVEL: 'DEBUG',
+        MIGRATE_ON_START: 'false',
+        MAX_BODY_BYTES: '2048',
+      }),
+    ).toEqual({
+      port: 9000,
+      host: '0.0.0.0',
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
+      dataDir: '/tmp/x',
+      logLevel: 'debug',
+      migrateOnStart: false,
+      maxBodyBytes: 2048,
+    });
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'Invalid configuration: PORT must be a whole number, got "abc"'],
+    [{ PORT: '70000' }, 'Invalid configuration: PORT must be between 0 and 65535, got 70000'],
+    [{ PORT: '-1' }, 'Invalid configuration: PORT must be a whole number, got "-1"'],
+    [{ DATABASE_URL: 'mysql://x/y' }, 'Invalid configuration: DATABASE_URL must start with postgres:// or postgresql://, got "mysql://"'],
+    [{ DATABASE_URL: 'not a url' }, 'Invalid configuration: DATABASE_URL is not a URL (expected postgres://user@host:port/database)'],
+    [{ DATABASE_URL: 'postgres://localhost' }, 'Invalid configuration: DATABASE_URL must name a database (postgres://host/database)'],
+    [{ LOG_LEVEL: 'loud' }, 'Invalid configuration: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    [{ MIGRATE_ON_START: 'maybe' }, 'Invalid configuration: MIGRATE_ON_START must be true or false, got "maybe"'],
+    [{ MAX_BODY_BYTES: '10' }, 'Invalid configuration: MAX_BODY_BYTES must be between 1024 and 67108864, got 10'],
+    [{ HOST: 'a b' }, 'Invalid configuration: HOST must be a host name or address, got "a b"'],
+  ])('refuses %o with one clear line', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

@@ -103,6 +103,9 @@ export function createApp({ orm, config, logger }: AppOptions): App {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // Yoga's built-in liveness probe (no database) matches any URL ending in this path; ours is
+    // /api/health, which also asks the database.
+    healthCheckEndpoint: '/api/live',
     maskedErrors: true,
     logging: {
       debug: (...args) => logger.debug(args.length === 1 ? args[0] : { args }),

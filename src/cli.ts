@@ -1,13 +1,13 @@
 // Command line: serve | migrate | create-api-key | print-schema.
+// Heavy modules (ORM, PGlite, Yoga) are imported by the command that needs them, so usage and
+// configuration errors answer at once.
 import { parseArgs } from 'node:util';
-import { createApiKey } from './auth/api-keys.js';
-import { ApiKeyRole, type ApiKeyRoleName } from './entities/api-key.entity.js';
+import type { ApiKeyRoleName } from './entities/api-key.entity.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { DataDirInUseError } from './db/embedded.js';
-import { initORM } from './db/orm.js';
+import { DataDirInUseError } from './db/data-dir-lock.js';
 import { createLogger } from './logger.js';
-import { printSchemaSDL } from './schema/index.js';
-import { startServer } from './server.js';
+
+const API_KEY_ROLES: readonly ApiKeyRoleName[] = ['read', 'admin', 'owner'];
 
 const USAGE = `Usage: trieve-gateway <command> [options]
 
@@ -26,6 +26,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
 async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
+  const { startServer } = await import('./server.js');
   const server = await startServer(config, logger);
   logger.info({ url: server.url, database: config.databaseUrl ? 'postgresql' : `embedded PGlite in ${config.dataDir}` }, 'listening');
   process.stdout.write(`GraphQL and GraphiQL: ${server.url}/graphql\nREST: POST ${server.url}/api/organization\n`);
@@ -54,6 +55,7 @@ async function serve(config: Config): Promise<void> {
 
 async function migrate(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
+  const { initORM } = await import('./db/orm.js');
   const db = await initORM(config, { logger });
   try {
     const applied = await db.orm.getMigrator().up();
@@ -76,7 +78,7 @@ async function createApiKeyCommand(config: Config, args: string[]): Promise<void
   });
   const email = values.email?.trim();
   if (!email || !EMAIL.test(email)) throw new UsageError('create-api-key needs --email <email> (a valid address)');
-  if (!Object.hasOwn(ApiKeyRole, values.role)) throw new UsageError(`--role must be read, admin or owner, got "${values.role}"`);
+  if (!API_KEY_ROLES.includes(values.role as ApiKeyRoleName)) throw new UsageError(`--role must be read, admin or owner, got "${values.role}"`);
   let expiresAt: Date | null = null;
   if (values['expires-in-days'] !== undefined) {
     const days = Number(values['expires-in-days']);
@@ -84,6 +86,7 @@ async function createApiKeyCommand(config: Config, args: string[]): Promise<void
     expiresAt = new Date(Date.now() + days * 86_400_000);
   }
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const [{ initORM }, { createApiKey }] = await Promise.all([import('./db/orm.js'), import('./auth/api-keys.js')]);
   const db = await initORM(config, { migrate: config.migrateOnStart, logger });
   try {
     const { key, apiKey, user } = await createApiKey(db.orm.em.fork(), {
@@ -116,7 +119,7 @@ export async function main(argv: string[]): Promise<number> {
         await createApiKeyCommand(loadConfig(), rest);
         return 0;
       case 'print-schema':
-        process.stdout.write(printSchemaSDL());
+        process.stdout.write((await import('./schema/index.js')).printSchemaSDL());
         return 0;
       case undefined:
       case 'help':

@@ -44,7 +44,7 @@ describe('API key authentication', () => {
   });
 
   it('gives no viewer for unknown, malformed or missing keys', async () => {
-    for (const headers of [{}, { authorization: 'Bearer tr-unknownunknownunknownunknown1234' }, { authorization: 'Bearer ' }, { 'x-api-key': 'x'.repeat(10_000) }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer tr-unknownunknownunknownunknown1234' }, { authorization: 'Bearer ' }, { 'x-api-key': 'x'.repeat(10_000) }]) {
       const { status, body } = await env.graphql(VIEWER, { headers });
       expect(status).toBe(200);
       expect(body).toEqual({ data: { viewer: null } });

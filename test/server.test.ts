@@ -1,0 +1,111 @@
+// The real HTTP server: embedded data directory persistence, its lock, health and graceful shutdown.
+import http from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../src/auth/api-keys.js';
+import { loadConfig, type Config } from '../src/config.js';
+import { DataDirInUseError } from '../src/db/data-dir-lock.js';
+import { initORM } from '../src/db/orm.js';
+import { createLogger } from '../src/logger.js';
+import { startServer } from '../src/server.js';
+import { CREATE_ORGANIZATION, createTestEnv } from './helpers.js';
+
+const silent = createLogger('silent');
+let dataDir: string;
+let config: Config;
+
+beforeAll(() => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'gateway-server-'));
+  config = loadConfig({ PORT: '0', DATA_DIR: dataDir });
+});
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+async function post(url: string, key: string, query: string, variables: Record<string, unknown>) {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as { data: any };
+}
+
+describe('embedded mode', () => {
+  it('keeps data across a restart and locks the data directory while running', async () => {
+    const setup = await initORM(config, { migrate: true });
+    const { key } = await createApiKey(setup.orm.em.fork(), { email: 'persist@example.com' });
+    await setup.close();
+
+    const first = await startServer(config, silent);
+    let orgId: string;
+    try {
+      const created = await post(first.url, key, CREATE_ORGANIZATION, { name: 'Survives Restarts' });
+      orgId = created.data.createOrganization.id;
+      expect(orgId).toBeTruthy();
+      // A second process (or a second open in this one) must not open the same data directory.
+      await expect(initORM(config)).rejects.toBeInstanceOf(DataDirInUseError);
+    } finally {
+      await first.close();
+    }
+
+    const second = await startServer(config, silent);
+    try {
+      const found = await post(second.url, key, 'query ($id: ID!) { organization(id: $id) { id name } }', { id: orgId });
+      expect(found).toEqual({ data: { organization: { id: orgId, name: 'Survives Restarts' } } });
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('health', () => {
+  it('is 200 {"status":"ok"} while the database answers and 503 when it does not', async () => {
+    const env = await createTestEnv();
+    const ok = await env.request('/api/health');
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await ok.json()).toEqual({ status: 'ok' });
+    await env.db.orm.close(true);
+    const down = await env.request('/api/health');
+    expect(down.status).toBe(503);
+    expect(await down.json()).toEqual({ status: 'unavailable' });
+    await env.close();
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('stops accepting, but answers a request that was already in flight', async () => {
+    const setup = await initORM(config, { migrate: true });
+    const { key } = await createApiKey(setup.orm.em.fork(), { email: 'shutdown@example.com' });
+    await setup.close();
+    const server = await startServer(config, silent);
+    const { port } = new URL(server.url);
+
+    const body = JSON.stringify({ query: CREATE_ORGANIZATION, variables: { name: 'In Flight' } });
+    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${key}` } },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+        },
+      );
+      req.on('error', reject);
+      // Send half the body, start the shutdown, then finish the request.
+      req.write(body.slice(0, 20));
+      setTimeout(() => {
+        closed = server.close();
+        setTimeout(() => req.end(body.slice(20)), 200);
+      }, 100);
+    });
+    let closed: Promise<void> | undefined;
+
+    const result = await answer;
+    expect(result.status).toBe(200);
+    expect(JSON.parse(result.body).data.createOrganization).toMatchObject({ __typename: 'Organization', name: 'In Flight' });
+    await closed;
+    await expect(fetch(`${server.url}/api/health`)).rejects.toThrow();
+  });
+});

@@ -2,8 +2,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { useRestAdapter } from '../rest-adapter/index.js';
 import { readApiKey, resolveViewer } from './auth/api-keys.js';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
@@ -81,21 +81,17 @@ function useHealth(orm: MikroORM, logger: Logger): Plugin {
   };
 }
 
-/** Logs every error that is not meant for the client, before masking hides it. */
-function useInternalErrorLog(logger: Logger): Plugin<Context> {
-  return {
-    onExecute() {
-      return {
-        onExecuteDone({ result }) {
-          if (!('errors' in result) || !result.errors) return;
-          for (const error of result.errors) {
-            const cause = error.originalError;
-            if (cause && !(cause instanceof GraphQLError)) logger.error({ err: cause, path: error.path }, 'internal error');
-          }
-        },
-      };
-    },
-  };
+/** Yoga's logger on pino. Yoga logs each error it masks (a failure of ours) here, once. */
+function yogaLogger(logger: Logger) {
+  const level =
+    (name: 'debug' | 'info' | 'warn' | 'error') =>
+    (...args: unknown[]) => {
+      const [first, ...rest] = args;
+      if (first instanceof Error) logger[name]({ err: first }, name === 'error' ? 'internal error' : first.message);
+      else if (typeof first === 'string') logger[name](rest.length > 0 ? { args: rest } : {}, first);
+      else logger[name]({ args }, 'yoga');
+    };
+  return { debug: level('debug'), info: level('info'), warn: level('warn'), error: level('error') };
 }
 
 export function createApp({ orm, config, logger }: AppOptions): App {
@@ -107,12 +103,7 @@ export function createApp({ orm, config, logger }: AppOptions): App {
     // /api/health, which also asks the database.
     healthCheckEndpoint: '/api/live',
     maskedErrors: true,
-    logging: {
-      debug: (...args) => logger.debug(args.length === 1 ? args[0] : { args }),
-      info: (...args) => logger.info(args.length === 1 ? args[0] : { args }),
-      warn: (...args) => logger.warn(args.length === 1 ? args[0] : { args }),
-      error: (...args) => logger.error(args.length === 1 ? args[0] : { args }),
-    },
+    logging: yogaLogger(logger),
     graphiql: {
       title: 'Trieve organization gateway',
       defaultQuery: EXAMPLE_OPERATION,
@@ -127,9 +118,12 @@ export function createApp({ orm, config, logger }: AppOptions): App {
         requestId: currentRequestId() ?? requestIdFrom(null),
       });
     },
-    plugins: [useRequestIdHeader(), useHealth(orm, logger), useInternalErrorLog(logger)],
+    plugins: [
+      useRequestIdHeader(),
+      useHealth(orm, logger),
+      useRestAdapter({ maxBodyBytes: config.maxBodyBytes, logError: (err) => logger.error({ err }, 'internal error') }),
+    ],
   });
-  void config;
 
   return Object.freeze({
     yoga,

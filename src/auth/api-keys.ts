@@ -4,6 +4,21 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { ApiKey, ApiKeyRole, type ApiKeyRoleName } from '../entities/api-key.entity.js';
 import { User } from '../entities/user.entity.js';
 
+/**
+ * A database failure while reading or writing keys. The driver's message quotes the SQL with its
+ * parameters, the key hash among them, so only the error code travels on (to logs and callers).
+ */
+export class ApiKeyStoreError extends Error {
+  readonly code: string | undefined;
+  constructor(cause: unknown) {
+    const code = (cause as { code?: unknown })?.code;
+    const name = (cause as Error)?.name ?? 'Error';
+    super(`API key store failed (${name}${typeof code === 'string' ? ` ${code}` : ''})`);
+    this.name = 'ApiKeyStoreError';
+    this.code = typeof code === 'string' ? code : undefined;
+  }
+}
+
 export type Viewer = Readonly<{ user: User; apiKeyId: string; role: ApiKeyRole }>;
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -42,7 +57,12 @@ export function readApiKey(headers: Headers): string | undefined {
  */
 export async function resolveViewer(em: EntityManager, key: string | undefined, now = new Date()): Promise<Viewer | null> {
   if (key === undefined) return null;
-  const apiKey = await em.findOne(ApiKey, { hash: hashApiKey(key) }, { populate: ['user'] });
+  let apiKey: ApiKey | null;
+  try {
+    apiKey = await em.findOne(ApiKey, { hash: hashApiKey(key) }, { populate: ['user'] });
+  } catch (error) {
+    throw new ApiKeyStoreError(error);
+  }
   if (!apiKey || (apiKey.expiresAt !== null && apiKey.expiresAt <= now)) return null;
   return Object.freeze({ user: apiKey.user.getEntity(), apiKeyId: apiKey.id, role: apiKey.role });
 }
@@ -55,19 +75,23 @@ export async function createApiKey(
   input: { email: string; label?: string; role?: ApiKeyRoleName; expiresAt?: Date | null },
 ): Promise<CreatedApiKey> {
   const key = generateApiKey();
-  return em.transactional(async (tx) => {
-    // Upsert, so two concurrent first keys for one email still make one user.
-    const fresh = new User();
-    fresh.email = input.email;
-    const user = await tx.upsert(User, fresh, { onConflictFields: ['email'], onConflictAction: 'merge', onConflictMergeFields: ['email'] });
-    const apiKey = tx.create(ApiKey, {
-      user,
-      label: input.label ?? 'default',
-      role: ApiKeyRole[input.role ?? 'read'],
-      hash: hashApiKey(key),
-      expiresAt: input.expiresAt ?? null,
+  try {
+    return await em.transactional(async (tx) => {
+      // Upsert, so two concurrent first keys for one email still make one user.
+      const fresh = new User();
+      fresh.email = input.email;
+      const user = await tx.upsert(User, fresh, { onConflictFields: ['email'], onConflictAction: 'merge', onConflictMergeFields: ['email'] });
+      const apiKey = tx.create(ApiKey, {
+        user,
+        label: input.label ?? 'default',
+        role: ApiKeyRole[input.role ?? 'read'],
+        hash: hashApiKey(key),
+        expiresAt: input.expiresAt ?? null,
+      });
+      await tx.flush();
+      return Object.freeze({ key, apiKey, user });
     });
-    await tx.flush();
-    return Object.freeze({ key, apiKey, user });
-  });
+  } catch (error) {
+    throw new ApiKeyStoreError(error);
+  }
 }

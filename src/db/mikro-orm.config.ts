@@ -19,6 +19,7 @@ export function ormConfig(clientUrl: string, overrides: Options = {}): Options {
     ensureDatabase: false,
     allowGlobalContext: false,
     debug: false,
+    colors: false,
     ...overrides,
   });
 }

@@ -84,6 +84,17 @@ export async function findOrganizationForMember(em: EntityManager, userId: strin
   return membership ? membership.organization.getEntity() : null;
 }
 
+export type OrganizationAccess = 'MEMBER' | 'NOT_MEMBER' | 'NOT_FOUND';
+
+/** How a user stands with an organization: member, not a member, or no such live organization. */
+export async function organizationAccess(em: EntityManager, userId: string, organizationId: string): Promise<OrganizationAccess> {
+  if (!isUuid(organizationId)) return 'NOT_FOUND';
+  const organization = await em.findOne(Organization, { id: organizationId, deleted: 0 }, { fields: ['id'] });
+  if (!organization) return 'NOT_FOUND';
+  const memberships = await em.count(Membership, { user: userId, organization: organizationId });
+  return memberships > 0 ? 'MEMBER' : 'NOT_MEMBER';
+}
+
 export async function listOrganizationsForMember(em: EntityManager, userId: string): Promise<Organization[]> {
   const memberships = await em.find(
     Membership,

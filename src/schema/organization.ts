@@ -2,6 +2,7 @@ import { Organization } from '../entities/organization.entity.js';
 import {
   createOrganization,
   findOrganizationForMember,
+  organizationAccess,
   OrganizationNameTakenError,
   ValidationError,
 } from '../organizations/organizations.js';
@@ -65,5 +66,25 @@ builder.queryField('organization', (t) =>
     description: 'The organization with this id, if the viewer is a member of it; otherwise null.',
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, { id }, { em, viewer }) => (viewer ? findOrganizationForMember(em, viewer.user.id, String(id)) : null),
+  }),
+);
+
+const OrganizationAccessEnum = builder.enumType('OrganizationAccess', {
+  description: 'How the viewer stands with an organization.',
+  values: {
+    MEMBER: { description: 'The viewer is a member of this live organization.' },
+    NOT_MEMBER: { description: 'The organization exists and is live, but the viewer is not a member.' },
+    NOT_FOUND: { description: 'No live organization has this id.' },
+  } as const,
+});
+
+builder.queryField('organizationAccess', (t) =>
+  t.field({
+    type: OrganizationAccessEnum,
+    nullable: true,
+    description:
+      "Whether the viewer may act in the organization with this id (what the REST API's TR-Organization header checks); null when not authenticated.",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, { em, viewer }) => (viewer ? organizationAccess(em, viewer.user.id, String(id)) : null),
   }),
 );

@@ -1,0 +1,130 @@
+// The legacy REST contract (POST /api/organization) as a thin layer over the GraphQL schema: each
+// request runs fixed, pre-validated operations through Yoga's own envelop (same context factory,
+// auth, per-request EntityManager and plugins) and maps the result with one table.
+import { readFileSync } from 'node:fs';
+import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
+import type { Plugin, YogaServerInstance } from 'graphql-yoga';
+import { BodyTooLargeError, isJsonContentType, parseCreateOrganizationPayload, readBodyWithLimit } from './body.js';
+import { prepareRestDocument, type RestOperationName } from './operation.js';
+import {
+  CONTRACT_ERRORS,
+  ERROR_CODE_RESPONSES,
+  ORGANIZATION_ACCESS_RESPONSES,
+  RESULT_RESPONSES,
+  type ContractResponse,
+  type CreateOrganizationResult,
+} from './responses.js';
+
+export type RestAdapterOptions = Readonly<{
+  maxBodyBytes: number;
+  /** Where failures of ours are reported (with the request id, via the logger's own scope). */
+  logError(error: unknown, message: string): void;
+}>;
+
+const OPENAPI_DOCUMENT = JSON.parse(readFileSync(new URL('./openapi.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Paths under /api that belong to someone else (health probes); everything else under /api is ours. */
+const NOT_OURS = new Set(['/api/health', '/api/live']);
+
+class ServiceFailure extends Error {}
+
+type Enveloped = ReturnType<YogaServerInstance<Record<string, unknown>, Record<string, unknown>>['getEnveloped']>;
+
+export function useRestAdapter(options: RestAdapterOptions): Plugin {
+  let yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>;
+  let document: DocumentNode;
+
+  const runner = (enveloped: Enveloped, contextValue: unknown) => async (operationName: RestOperationName, variableValues?: Record<string, unknown>) => {
+    const result = (await enveloped.execute({
+      schema: enveloped.schema as GraphQLSchema,
+      document,
+      operationName,
+      variableValues,
+      contextValue,
+    })) as ExecutionResult<Record<string, any>>;
+    if (result.errors?.length) {
+      for (const error of result.errors) {
+        const known = ERROR_CODE_RESPONSES[String(error.extensions?.code)];
+        if (known) return { response: known } as const;
+      }
+      throw new ServiceFailure('GraphQL execution failed');
+    }
+    return { data: result.data! } as const;
+  };
+
+  async function createOrganization(request: Request, serverContext: Record<string, unknown>): Promise<ContractResponse> {
+    const enveloped = yoga.getEnveloped({ request, ...serverContext });
+    const contextValue = await enveloped.contextFactory();
+    const run = runner(enveloped, contextValue);
+
+    // Credentials and TR-Organization first, as upstream's middleware does before reading the body.
+    const organizationHeader = request.headers.get('tr-organization');
+    if (organizationHeader === null) {
+      const caller = await run('RestCaller');
+      if (caller.response) return caller.response;
+      if (!caller.data.viewer) return CONTRACT_ERRORS.unauthorized;
+    } else {
+      if (!UUID.test(organizationHeader)) {
+        const caller = await run('RestCaller');
+        if (caller.response) return caller.response;
+        return caller.data.viewer ? CONTRACT_ERRORS.badOrganizationHeader : CONTRACT_ERRORS.unauthorized;
+      }
+      const caller = await run('RestCallerInOrganization', { organizationId: organizationHeader });
+      if (caller.response) return caller.response;
+      if (!caller.data.viewer) return CONTRACT_ERRORS.unauthorized;
+      const access = caller.data.organizationAccess as 'MEMBER' | 'NOT_MEMBER' | 'NOT_FOUND';
+      if (access !== 'MEMBER') return ORGANIZATION_ACCESS_RESPONSES[access];
+    }
+
+    if (!isJsonContentType(request.headers.get('content-type'))) {
+      return CONTRACT_ERRORS.json('Content type header error', 'Content type error');
+    }
+    const payload = parseCreateOrganizationPayload(await readBodyWithLimit(request, options.maxBodyBytes));
+    if ('status' in payload) return payload;
+
+    const created = await run('RestCreateOrganization', { input: { name: payload.name } });
+    if (created.response) return created.response;
+    const result = created.data.createOrganization as CreateOrganizationResult;
+    return RESULT_RESPONSES[result.__typename](result);
+  }
+
+  async function route(request: Request, url: URL, serverContext: Record<string, unknown>): Promise<ContractResponse> {
+    if (url.pathname === '/api/organization') {
+      if (request.method !== 'POST') return CONTRACT_ERRORS.methodNotAllowed('POST');
+      return createOrganization(request, serverContext);
+    }
+    if (url.pathname === '/api/openapi.json') {
+      if (request.method !== 'GET' && request.method !== 'HEAD') return CONTRACT_ERRORS.methodNotAllowed('GET, HEAD');
+      return { status: 200, body: { ...OPENAPI_DOCUMENT, servers: [{ url: url.origin, description: 'This gateway' }] } };
+    }
+    return CONTRACT_ERRORS.notFound;
+  }
+
+  return {
+    onYogaInit({ yoga: instance }) {
+      yoga = instance as unknown as typeof yoga;
+      document = prepareRestDocument(instance.getEnveloped().schema as GraphQLSchema);
+    },
+    async onRequest({ request, url, endResponse, fetchAPI, serverContext }) {
+      if (!url.pathname.startsWith('/api/') || NOT_OURS.has(url.pathname)) return;
+      let response: ContractResponse;
+      try {
+        response = await route(request, url, (serverContext ?? {}) as Record<string, unknown>);
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) {
+          response = CONTRACT_ERRORS.payloadTooLarge(options.maxBodyBytes);
+        } else {
+          if (!(error instanceof ServiceFailure)) options.logError(error, 'REST adapter: internal error');
+          response = CONTRACT_ERRORS.internal;
+        }
+      }
+      endResponse(
+        new fetchAPI.Response(request.method === 'HEAD' ? null : JSON.stringify(response.body), {
+          status: response.status,
+          headers: { 'content-type': 'application/json', ...response.headers },
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,62 @@
+// The one table from GraphQL outcomes to the legacy contract's statuses and messages, and the
+// Organization object in the contract's snake_case shape and key order.
+
+export type ContractResponse = Readonly<{ status: number; body: unknown; headers?: Record<string, string> }>;
+
+export type GraphQLOrganization = {
+  __typename: 'Organization';
+  id: string;
+  name: string;
+  createdAt: string;
+  updatedAt: string;
+  registerable: boolean | null;
+  deleted: number;
+  partnerConfiguration: unknown;
+};
+
+export type CreateOrganizationResult =
+  | GraphQLOrganization
+  | { __typename: 'OrganizationNameTakenError' | 'ValidationError'; message: string };
+
+const message = (status: number, text: string): ContractResponse => ({ status, body: { message: text } });
+
+/** Upstream's key order: id, name, created_at, updated_at, registerable, deleted, partner_configuration. */
+export function toContractOrganization(org: GraphQLOrganization) {
+  return {
+    id: org.id,
+    name: org.name,
+    created_at: org.createdAt,
+    updated_at: org.updatedAt,
+    registerable: org.registerable,
+    deleted: org.deleted,
+    partner_configuration: org.partnerConfiguration,
+  };
+}
+
+/** Each member of the `CreateOrganizationResult` union. */
+export const RESULT_RESPONSES: Record<CreateOrganizationResult['__typename'], (result: any) => ContractResponse> = {
+  Organization: (org: GraphQLOrganization) => ({ status: 200, body: toContractOrganization(org) }),
+  OrganizationNameTakenError: (error: { message: string }) => message(400, error.message),
+  ValidationError: (error: { message: string }) => message(400, error.message),
+};
+
+/** GraphQL error codes (`extensions.code`) the contract answers with its own status; others are ours. */
+export const ERROR_CODE_RESPONSES: Record<string, ContractResponse> = {
+  UNAUTHENTICATED: message(401, 'Unauthorized'),
+};
+
+/** The viewer's standing with the `TR-Organization` organization. */
+export const ORGANIZATION_ACCESS_RESPONSES: Record<'NOT_MEMBER' | 'NOT_FOUND', ContractResponse> = {
+  NOT_MEMBER: message(403, 'Forbidden'),
+  NOT_FOUND: message(404, 'Not Found: Organization not found'),
+};
+
+export const CONTRACT_ERRORS = {
+  unauthorized: ERROR_CODE_RESPONSES.UNAUTHENTICATED!,
+  badOrganizationHeader: message(400, 'Bad Request: TR-Organization header must be a UUID'),
+  notFound: message(404, 'Not Found'),
+  methodNotAllowed: (allow: string): ContractResponse => ({ ...message(405, 'Method Not Allowed'), headers: { allow } }),
+  payloadTooLarge: (limit: number) => message(413, `Payload Too Large: the request body is larger than ${limit} bytes`),
+  internal: message(500, 'Internal server error'),
+  json: (type: string, detail: string) => message(400, `Json Deserialization Error: *Type* : ${type} | *Message* : ${detail}`),
+};

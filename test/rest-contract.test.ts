@@ -1,0 +1,315 @@
+// Every row of the legacy contract (shared/contract-notes.md), each response validated against the
+// vendored OpenAPI document, and no write on any refusal.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiKey } from '../src/auth/api-keys.js';
+import { expectContractResponse, openapi } from './contract.js';
+import { CREATE_ORGANIZATION, bearer, createTestEnv, type TestEnv } from './helpers.js';
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await createTestEnv({ maxBodyBytes: 4096 });
+});
+afterAll(async () => env?.close());
+
+const encoder = new TextEncoder();
+
+/** A POST /api/organization; the body is bytes, so no content type is implied unless given. */
+function post(body: string | Uint8Array, headers: Record<string, string> = {}, method = 'POST') {
+  return env.request('/api/organization', {
+    method,
+    headers,
+    body: (typeof body === 'string' ? encoder.encode(body) : body) as BodyInit,
+  });
+}
+
+const json = (key: string, extra: Record<string, string> = {}) => ({ 'content-type': 'application/json', ...bearer(key), ...extra });
+
+async function rowCounts() {
+  const [orgs] = await env.sql<{ n: string }>('select count(*) as n from organizations');
+  const [members] = await env.sql<{ n: string }>('select count(*) as n from user_organizations');
+  return { organizations: Number(orgs!.n), memberships: Number(members!.n) };
+}
+
+/** Runs a refused request and proves it wrote nothing. */
+async function refused(send: () => Promise<Response>, status: number): Promise<string> {
+  const before = await rowCounts();
+  const body = await expectContractResponse(await send(), status);
+  expect(await rowCounts()).toEqual(before);
+  return body.message;
+}
+
+describe('200: created', () => {
+  it('answers the Organization in snake_case, upstream key order, UTC timestamps, and makes the caller owner', async () => {
+    const { key, userId } = await env.newUser();
+    const response = await post('{"name":"REST Acme"}', json(key));
+    const org = await expectContractResponse(response, 200);
+    expect(org).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      name: 'REST Acme',
+      created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+      updated_at: org.created_at,
+      registerable: true,
+      deleted: 0,
+      partner_configuration: {},
+    });
+    expect(await env.sql('select user_id, role from user_organizations where organization_id = ?', [org.id])).toEqual([{ user_id: userId, role: 2 }]);
+    expect(response.headers.get('x-request-id')).toBeTruthy();
+  });
+
+  it('reads a body without Content-Type as JSON and ignores unknown fields', async () => {
+    const { key } = await env.newUser();
+    const org = await expectContractResponse(await post('{"name":"No Content Type","extra":[1,2],"__proto__":{"x":1}}', bearer(key)), 200);
+    expect(org.name).toBe('No Content Type');
+  });
+
+  it('accepts application/json with a charset and +json types', async () => {
+    const { key } = await env.newUser();
+    await expectContractResponse(await post('{"name":"charset"}', { ...bearer(key), 'content-type': 'application/json; charset=utf-8' }), 200);
+    await expectContractResponse(await post('{"name":"plus json"}', { ...bearer(key), 'content-type': 'application/vnd.api+json' }), 200);
+  });
+
+  it('accepts every credential form: Bearer, raw Authorization, x-api-key', async () => {
+    const { key } = await env.newUser();
+    await expectContractResponse(await post('{"name":"bearer form"}', { authorization: `Bearer ${key}` }), 200);
+    await expectContractResponse(await post('{"name":"raw form"}', { authorization: key }), 200);
+    await expectContractResponse(await post('{"name":"x-api-key form"}', { 'x-api-key': key }), 200);
+  });
+
+  it('accepts TR-Organization naming an organization the caller belongs to', async () => {
+    const { key } = await env.newUser();
+    const home = await expectContractResponse(await post('{"name":"Home Org"}', json(key)), 200);
+    await expectContractResponse(await post('{"name":"Child Org"}', json(key, { 'tr-organization': home.id })), 200);
+  });
+});
+
+describe('401: missing, invalid or expired credentials', () => {
+  it.each([
+    ['no credentials', {}],
+    ['an unknown key', { authorization: 'Bearer tr-00000000000000000000000000000000' }],
+    ['lower-case "bearer"', { authorization: 'bearer tr-00000000000000000000000000000000' }],
+    ['an empty Bearer', { authorization: 'Bearer ' }],
+  ])('with %s', async (_label, headers: Record<string, string>) => {
+    expect(await refused(() => post('{"name":"nope"}', { 'content-type': 'application/json', ...headers }), 401)).toBe('Unauthorized');
+  });
+
+  it('with an expired key', async () => {
+    const { key } = await env.newUser({ expiresAt: new Date(Date.now() - 60_000) });
+    expect(await refused(() => post('{"name":"expired"}', json(key)), 401)).toBe('Unauthorized');
+  });
+
+  it('comes before body errors, as upstream checks credentials first', async () => {
+    expect(await refused(() => post('{oops', { 'content-type': 'application/json' }), 401)).toBe('Unauthorized');
+  });
+});
+
+describe('TR-Organization', () => {
+  it('403 Forbidden when the caller is not a member', async () => {
+    const owner = await env.newUser();
+    const other = await env.newUser();
+    const org = await expectContractResponse(await post('{"name":"Private Org"}', json(owner.key)), 200);
+    expect(await refused(() => post('{"name":"sneaky"}', json(other.key, { 'tr-organization': org.id })), 403)).toBe('Forbidden');
+  });
+
+  it('404 when it names no live organization', async () => {
+    const { key } = await env.newUser();
+    const message = await refused(() => post('{"name":"orphan"}', json(key, { 'tr-organization': '6f1c1f0e-1b7a-4c59-9a55-2d3f3c1e9b10' })), 404);
+    expect(message).toBe('Not Found: Organization not found');
+
+    const org = await expectContractResponse(await post('{"name":"Deleted Org"}', json(key)), 200);
+    await env.sql('update organizations set deleted = 1 where id = ?', [org.id]);
+    expect(await refused(() => post('{"name":"under deleted"}', json(key, { 'tr-organization': org.id })), 404)).toBe('Not Found: Organization not found');
+  });
+
+  it('400 when it is not a UUID', async () => {
+    const { key } = await env.newUser();
+    expect(await refused(() => post('{"name":"bad header"}', json(key, { 'tr-organization': 'acme' })), 400)).toBe(
+      'Bad Request: TR-Organization header must be a UUID',
+    );
+  });
+});
+
+describe('400: the body', () => {
+  const prefix = 'Json Deserialization Error: *Type* : ';
+  let key: string;
+  beforeAll(async () => {
+    key = (await env.newUser()).key;
+  });
+
+  it.each([
+    ['text/plain', 'text/plain'],
+    ['form-encoded (what curl -d sends)', 'application/x-www-form-urlencoded'],
+    ['multipart', 'multipart/form-data; boundary=x'],
+  ])('wrong content type: %s', async (_label, contentType) => {
+    const message = await refused(() => post('{"name":"typed"}', { ...bearer(key), 'content-type': contentType }), 400);
+    expect(message).toBe(`${prefix}Content type header error | *Message* : Content type error`);
+  });
+
+  it.each([['{"name": nope}'], ['{"name":"a",}'], ['not json'], ['{"name":"a"} trailing']])('malformed JSON: %s', async (body) => {
+    const message = await refused(() => post(body, json(key)), 400);
+    expect(message.startsWith(`${prefix}Syntax error in JSON | *Message* : Json deserialize error: `)).toBe(true);
+  });
+
+  it('invalid UTF-8 is a syntax error', async () => {
+    const bytes = new Uint8Array([0x7b, 0x22, 0x6e, 0x61, 0x6d, 0x65, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]);
+    expect(await refused(() => post(bytes, json(key)), 400)).toBe(`${prefix}Syntax error in JSON | *Message* : Json deserialize error: invalid UTF-8 in request body`);
+  });
+
+  it('missing name', async () => {
+    expect(await refused(() => post('{"title":"x"}', json(key)), 400)).toBe(
+      `${prefix}Data error in JSON | *Message* : Json deserialize error: missing field \`name\` at line 1 column 13`,
+    );
+  });
+
+  it.each([
+    ['{"name": 5}', 'integer `5`'],
+    ['{"name": 1.5}', 'floating point `1.5`'],
+    ['{"name": null}', 'null'],
+    ['{"name": true}', 'boolean `true`'],
+    ['{"name": ["a"]}', 'sequence'],
+    ['{"name": {"a": 1}}', 'map'],
+  ])('name of the wrong type: %s', async (body, found) => {
+    const message = await refused(() => post(body, json(key)), 400);
+    expect(message).toMatch(new RegExp(`^${escape(prefix)}Data error in JSON \\| \\*Message\\* : Json deserialize error: invalid type: ${escape(found)}, expected a string at line 1 column \\d+$`));
+  });
+
+  it.each([['[]', 'sequence'], ['"Acme"', 'string "Acme"'], ['42', 'integer `42`'], ['null', 'null']])('a body that is not an object: %s', async (body, found) => {
+    const message = await refused(() => post(body, json(key)), 400);
+    expect(message).toContain(`Data error in JSON | *Message* : Json deserialize error: invalid type: ${found}, expected struct CreateOrganizationReqPayload`);
+  });
+
+  it.each([[''], ['{"name":"trunc'], ['{"name":"a"'], ['{'], ['   ']])('empty or truncated body: %j', async (body) => {
+    const message = await refused(() => post(body, json(key)), 400);
+    expect(message).toMatch(new RegExp(`^${escape(prefix)}Unexpected end of JSON input \\| \\*Message\\* : Json deserialize error: EOF while parsing a value at line 1 column \\d+$`));
+  });
+});
+
+describe('400: service errors', () => {
+  it('a taken name, naming it', async () => {
+    const a = await env.newUser();
+    const b = await env.newUser();
+    await expectContractResponse(await post('{"name":"Popular"}', json(a.key)), 200);
+    expect(await refused(() => post('{"name":"Popular"}', json(b.key)), 400)).toBe('An organization named "Popular" already exists');
+  });
+
+  it.each([
+    ['""', 'Organization name must not be empty or only white space'],
+    ['"   "', 'Organization name must not be empty or only white space'],
+    ['"a\\u0000b"', 'Organization name must not contain control characters'],
+    ['"\\ud800"', 'Organization name must not contain lone surrogates'],
+    [JSON.stringify('x'.repeat(256)), 'Organization name must be at most 255 characters, got 256'],
+  ])('a name breaking a rule (%s), naming the rule', async (name, message) => {
+    const { key } = await env.newUser();
+    expect(await refused(() => post(`{"name":${name}}`, json(key)), 400)).toBe(message);
+  });
+});
+
+describe('other statuses', () => {
+  it('413 for a body over the limit, declared or streamed', async () => {
+    const { key } = await env.newUser();
+    const big = JSON.stringify({ name: 'big', padding: 'x'.repeat(5000) });
+    expect(await refused(() => post(big, json(key)), 413)).toBe('Payload Too Large: the request body is larger than 4096 bytes');
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 10; i++) controller.enqueue(encoder.encode('x'.repeat(1000)));
+        controller.close();
+      },
+    });
+    const chunked = () => env.request('/api/organization', { method: 'POST', headers: json(key), body: stream, duplex: 'half' } as RequestInit);
+    expect(await refused(chunked, 413)).toBe('Payload Too Large: the request body is larger than 4096 bytes');
+  });
+
+  it.each(['GET', 'PUT', 'DELETE', 'PATCH'])('405 with Allow for %s', async (method) => {
+    const response = await env.request('/api/organization', { method });
+    expect(response.headers.get('allow')).toBe('POST');
+    expect(await expectContractResponse(response, 405)).toEqual({ message: 'Method Not Allowed' });
+  });
+
+  it('404 for an unknown /api path', async () => {
+    for (const path of ['/api/organizations', '/api/organization/123', '/api/']) {
+      expect(await expectContractResponse(await env.request(path, { method: 'POST' }), 404)).toEqual({ message: 'Not Found' });
+    }
+  });
+});
+
+describe('500: a failure of ours', () => {
+  it('answers {"message":"Internal server error"} with the request id, logs it, leaks nothing', async () => {
+    const failing = await createTestEnv();
+    try {
+      const { key } = await failing.newUser();
+      // Break the database under the app: the insert fails with an SQL error.
+      await failing.sql('alter table user_organizations rename to user_organizations_gone');
+      const response = await failing.request('/api/organization', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(key), 'x-request-id': 'trace-me-123' },
+        body: encoder.encode('{"name":"Doomed"}'),
+      });
+      expect(response.headers.get('x-request-id')).toBe('trace-me-123');
+      const text = await response.clone().text();
+      expect(await expectContractResponse(response, 500)).toEqual({ message: 'Internal server error' });
+      expect(text).not.toMatch(/user_organizations|insert|stack|at /i);
+      const logged = failing.logLines.map((line) => JSON.parse(line)).filter((entry) => entry.level === 50);
+      expect(logged).toEqual([expect.objectContaining({ requestId: 'trace-me-123', msg: 'internal error' })]);
+      expect(JSON.stringify(logged)).not.toContain(key);
+      expect(await failing.sql(`select 1 from organizations where name = 'Doomed'`)).toEqual([]);
+
+      const gql = await failing.graphql(CREATE_ORGANIZATION, { variables: { name: 'Doomed too' }, headers: bearer(key) });
+      expect(gql.body.errors).toEqual([expect.objectContaining({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } })]);
+    } finally {
+      await failing.close();
+    }
+  });
+});
+
+describe('500 while looking up the key', () => {
+  it('logs no key and no hash, and answers without internals', async () => {
+    const failing = await createTestEnv();
+    try {
+      const { key } = await failing.newUser();
+      await failing.sql('alter table api_keys rename to api_keys_gone');
+      const response = await failing.request('/api/organization', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(key) },
+        body: encoder.encode('{"name":"Never"}'),
+      });
+      expect(await expectContractResponse(response, 500)).toEqual({ message: 'Internal server error' });
+      const logs = failing.logLines.join('\n');
+      expect(logs).toContain('API key store failed');
+      expect(logs).not.toContain(key);
+      expect(logs).not.toContain(hashApiKey(key));
+    } finally {
+      await failing.close();
+    }
+  });
+});
+
+describe('the contract validator itself', () => {
+  it("rejects what the contract forbids: zone-less timestamps, non-UUID ids, missing keys, extra error fields", async () => {
+    const good = { id: '6f1c1f0e-1b7a-4c59-9a55-2d3f3c1e9b10', name: 'n', created_at: '2026-01-01T12:00:00.123Z', updated_at: '2026-01-01T12:00:00.123Z', registerable: true, deleted: 0, partner_configuration: {} };
+    const respond = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+    await expectContractResponse(respond(200, good), 200);
+    for (const bad of [
+      { ...good, created_at: '2025-01-01T12:00:00.123456789' },
+      { ...good, id: 'not-a-uuid' },
+      { ...good, deleted: 'no' },
+    ]) {
+      await expect(expectContractResponse(respond(200, bad), 200)).rejects.toThrow();
+    }
+    const { partner_configuration: _, ...missing } = good;
+    await expect(expectContractResponse(respond(200, missing), 200)).rejects.toThrow();
+    await expect(expectContractResponse(respond(400, { message: 'x', detail: 'y' }), 400)).rejects.toThrow();
+    await expect(expectContractResponse(respond(400, { error: 'x' }), 400)).rejects.toThrow();
+  });
+});
+
+describe('GET /api/openapi.json', () => {
+  it('serves the vendored contract, with servers pointing at this instance', async () => {
+    const response = await env.request('/api/openapi.json');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await response.json()).toEqual({ ...openapi, servers: [{ url: 'http://gateway.test', description: 'This gateway' }] });
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -10,7 +10,7 @@ import { DataDirInUseError } from '../src/db/data-dir-lock.js';
 import { initORM } from '../src/db/orm.js';
 import { createLogger } from '../src/logger.js';
 import { startServer } from '../src/server.js';
-import { CREATE_ORGANIZATION, createTestEnv } from './helpers.js';
+import { CREATE_ORGANIZATION, createScratchDatabase, createTestEnv, usingPostgres } from './helpers.js';
 
 const silent = createLogger('silent');
 let dataDir: string;
@@ -59,6 +59,20 @@ describe('embedded mode', () => {
   });
 });
 
+describe('migrations', () => {
+  it.runIf(usingPostgres)('(PostgreSQL only) lets instances that start together apply them once, in turn', async () => {
+    const scratch = await createScratchDatabase();
+    try {
+      const dbs = await Promise.all([1, 2, 3].map(() => initORM({ databaseUrl: scratch.url, dataDir: '' }, { migrate: true })));
+      const applied = await dbs[0]!.orm.em.fork().getConnection().execute('select name from mikro_orm_migrations');
+      expect(applied).toEqual([{ name: 'Migration20261129000000_initial' }]);
+      await Promise.all(dbs.map((db) => db.close()));
+    } finally {
+      await scratch.drop();
+    }
+  });
+});
+
 describe('health', () => {
   it('is 200 {"status":"ok"} while the database answers and 503 when it does not', async () => {
     const env = await createTestEnv();
@@ -75,6 +89,19 @@ describe('health', () => {
 });
 
 describe('graceful shutdown', () => {
+  it('turns readiness to 503 for SHUTDOWN_DELAY_MS while still serving, then closes', async () => {
+    const delayed = loadConfig({ PORT: '0', DATA_DIR: dataDir, SHUTDOWN_DELAY_MS: '1500' });
+    const server = await startServer(delayed, silent);
+    expect((await fetch(`${server.url}/api/ready`)).status).toBe(200);
+    const closed = server.close();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const ready = await fetch(`${server.url}/api/ready`);
+    expect([ready.status, await ready.json()]).toEqual([503, { status: 'draining' }]);
+    expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
+    await closed;
+    await expect(fetch(`${server.url}/api/health`)).rejects.toThrow();
+  });
+
   it('stops accepting, but answers a request that was already in flight', async () => {
     const setup = await initORM(config, { migrate: true });
     const { key } = await createApiKey(setup.orm.em.fork(), { email: 'shutdown@example.com' });

@@ -1,5 +1,6 @@
 // Opens the ORM on PostgreSQL (DATABASE_URL) or on the embedded PGlite; the one place that knows both.
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import pg from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { startEmbeddedPostgres } from './embedded.js';
@@ -36,7 +37,12 @@ export async function initORM(
         ...overrides,
       }),
     );
-    if (migrate) await orm.getMigrator().up();
+    if (migrate) {
+      // Embedded mode has one process by construction; on a shared server, instances that start
+      // together take turns, so exactly one applies each pending migration.
+      if (embedded) await orm.getMigrator().up();
+      else await withMigrationLock(clientUrl, () => orm.getMigrator().up());
+    }
     let closing: Promise<void> | undefined;
     return Object.freeze({
       orm,
@@ -53,5 +59,17 @@ export async function initORM(
   } catch (error) {
     await embedded?.close();
     throw error;
+  }
+}
+
+/** A session-level advisory lock on its own connection, held while `work` runs. */
+async function withMigrationLock<T>(clientUrl: string, work: () => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: clientUrl });
+  await client.connect();
+  try {
+    await client.query(`select pg_advisory_lock(hashtext('trieve-gateway:migrations'))`);
+    return await work();
+  } finally {
+    await client.end(); // ending the session releases the lock
   }
 }

@@ -1,6 +1,9 @@
-// The request pipeline: Yoga (GraphQL + GraphiQL), health, and the REST adapter behind one handler.
+// The request pipeline: Yoga (GraphQL, GraphiQL), the REST adapter, health, metrics and the access
+// log behind one handler.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useRestAdapter } from '../rest-adapter/index.js';
@@ -8,7 +11,9 @@ import { readApiKey, resolveViewer } from './auth/api-keys.js';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
 import type { Logger } from './logger.js';
-import { currentRequestId, requestIdFrom, requestScope } from './request-context.js';
+import { createMetrics, useAccessLog, useMetricsEndpoint } from './observability.js';
+import { loadPersistedOperations, useTrustedDocuments } from './persisted-operations.js';
+import { currentRequestId, newRequestScope, requestIdFrom, requestScope } from './request-context.js';
 import { schema } from './schema/index.js';
 
 export type App = Readonly<{
@@ -17,13 +22,21 @@ export type App = Readonly<{
   fetch(request: Request): Promise<Response>;
   /** The node:http request listener. */
   handleNodeRequest(req: IncomingMessage, res: ServerResponse): void;
+  /** From now on readiness answers 503, so load balancers stop sending new requests. */
+  startDraining(): void;
 }>;
 
-export type AppOptions = Readonly<{
-  orm: MikroORM;
-  config: Pick<Config, 'maxBodyBytes'>;
-  logger: Logger;
-}>;
+export type AppConfig = Pick<Config, 'maxBodyBytes' | 'graphiql' | 'introspection' | 'persistedOperationsFile' | 'metricsToken'>;
+
+export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
+  maxBodyBytes: 1024 * 1024,
+  graphiql: true,
+  introspection: true,
+  persistedOperationsFile: undefined,
+  metricsToken: undefined,
+});
+
+export type AppOptions = Readonly<{ orm: MikroORM; config: AppConfig; logger: Logger }>;
 
 const EXAMPLE_OPERATION = `# Create an API key first:
 #   npm run --silent cli -- create-api-key --email you@example.com
@@ -44,11 +57,8 @@ query Viewer {
 
 type FetchAPI = Parameters<NonNullable<Plugin['onRequest']>>[0]['fetchAPI'];
 
-export function jsonResponse(fetchAPI: FetchAPI, body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new fetchAPI.Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json', ...headers },
-  });
+function jsonResponse(fetchAPI: FetchAPI, body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new fetchAPI.Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 }
 
 /** Echoes the request id on every response. */
@@ -61,22 +71,32 @@ function useRequestIdHeader(): Plugin {
   };
 }
 
-/** GET /api/health: 200 when the database answers, 503 otherwise. */
-function useHealth(orm: MikroORM, logger: Logger): Plugin {
+/**
+ * GET /api/health (liveness + database): 200 when the database answers, 503 otherwise.
+ * GET /api/ready (readiness): the same, and 503 once the instance is draining for shutdown.
+ */
+function useHealth(orm: MikroORM, logger: Logger, isDraining: () => boolean): Plugin {
+  const probes: Record<string, (databaseUp: boolean) => [number, Record<string, string>]> = {
+    '/api/health': (up) => (up ? [200, { status: 'ok' }] : [503, { status: 'unavailable' }]),
+    '/api/ready': (up) => (isDraining() ? [503, { status: 'draining' }] : up ? [200, { status: 'ready' }] : [503, { status: 'unavailable' }]),
+  };
   return {
     async onRequest({ request, url, endResponse, fetchAPI }) {
-      if (url.pathname !== '/api/health') return;
+      const probe = probes[url.pathname];
+      if (!probe) return;
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         endResponse(jsonResponse(fetchAPI, { message: 'Method Not Allowed' }, 405, { allow: 'GET, HEAD' }));
         return;
       }
+      let up = true;
       try {
         await orm.em.getConnection().execute('select 1');
-        endResponse(jsonResponse(fetchAPI, { status: 'ok' }));
       } catch (error) {
+        up = false;
         logger.warn({ err: error }, 'health check: database unavailable');
-        endResponse(jsonResponse(fetchAPI, { status: 'unavailable' }, 503));
       }
+      const [status, body] = probe(up);
+      endResponse(jsonResponse(fetchAPI, body, status));
     },
   };
 }
@@ -95,6 +115,12 @@ function yogaLogger(logger: Logger) {
 }
 
 export function createApp({ orm, config, logger }: AppOptions): App {
+  let draining = false;
+  const metrics = createMetrics(orm);
+  const trusted = config.persistedOperationsFile ? loadPersistedOperations(config.persistedOperationsFile, schema) : undefined;
+  // GraphiQL sends arbitrary documents, which a trusted-documents server refuses: it is off there.
+  const graphiql = config.graphiql && !trusted;
+
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -104,7 +130,7 @@ export function createApp({ orm, config, logger }: AppOptions): App {
     healthCheckEndpoint: '/api/live',
     maskedErrors: true,
     logging: yogaLogger(logger),
-    graphiql: {
+    graphiql: graphiql && {
       title: 'Trieve organization gateway',
       defaultQuery: EXAMPLE_OPERATION,
       headers: JSON.stringify({ Authorization: 'Bearer tr-paste-your-api-key-here' }),
@@ -120,20 +146,27 @@ export function createApp({ orm, config, logger }: AppOptions): App {
     },
     plugins: [
       useRequestIdHeader(),
-      useHealth(orm, logger),
+      useAccessLog(logger),
+      ...metrics.plugins,
+      useMetricsEndpoint(metrics.registry, config.metricsToken),
+      useHealth(orm, logger, () => draining),
       useRestAdapter({ maxBodyBytes: config.maxBodyBytes, logError: (err) => logger.error({ err }, 'internal error') }),
+      ...(trusted ? [useTrustedDocuments(trusted)] : []),
+      ...(config.introspection ? [] : [useDisableIntrospection(), blockFieldSuggestionsPlugin() as Plugin]),
     ],
   });
 
   return Object.freeze({
     yoga,
-    fetch: (request: Request) =>
-      requestScope.run({ requestId: requestIdFrom(request.headers.get('x-request-id')) }, async () => yoga.fetch(request)),
+    fetch: (request: Request) => requestScope.run(newRequestScope(request.headers.get('x-request-id')), async () => yoga.fetch(request)),
     handleNodeRequest: (req: IncomingMessage, res: ServerResponse) => {
       const header = req.headers['x-request-id'];
-      requestScope.run({ requestId: requestIdFrom(Array.isArray(header) ? header[0] : header) }, () => {
+      requestScope.run(newRequestScope(Array.isArray(header) ? header[0] : header), () => {
         void yoga.requestListener(req, res);
       });
+    },
+    startDraining: () => {
+      draining = true;
     },
   });
 }

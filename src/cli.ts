@@ -18,14 +18,14 @@ Commands:
                                 create the user if needed and print a new API key (last line of stdout)
   print-schema                  print the GraphQL SDL
 
-Configuration comes from the environment (DATABASE_URL, DATA_DIR, PORT, HOST, LOG_LEVEL, MIGRATE_ON_START, MAX_BODY_BYTES).`;
+Configuration comes from the environment; see README.md for every variable.`;
 
 class UsageError extends Error {}
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
 async function serve(config: Config): Promise<void> {
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.prettyLogs);
   const { startServer } = await import('./server.js');
   const server = await startServer(config, logger);
   logger.info({ url: server.url, database: config.databaseUrl ? 'postgresql' : `embedded PGlite in ${config.dataDir}` }, 'listening');
@@ -131,8 +131,9 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`Unknown command "${command}"`);
     }
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof DataDirInUseError) {
-      process.stderr.write(`${error.message}\n`);
+    // Errors that say what to fix in one line; PersistedOperationsError by name, to keep its module lazy.
+    if (error instanceof ConfigError || error instanceof DataDirInUseError || (error as Error | undefined)?.name === 'PersistedOperationsError') {
+      process.stderr.write(`${(error as Error).message}\n`);
       return 1;
     }
     if (error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {

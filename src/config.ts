@@ -13,6 +13,16 @@ export type Config = Readonly<{
   migrateOnStart: boolean;
   /** Largest accepted request body, in bytes (REST and GraphQL). */
   maxBodyBytes: number;
+  graphiql: boolean;
+  introspection: boolean;
+  /** A JSON file mapping operation hashes to documents; when set, only those operations run. */
+  persistedOperationsFile: string | undefined;
+  /** When set, GET /metrics wants `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
+  /** How long readiness reports 503 before the listener closes on shutdown (load balancer drain). */
+  shutdownDelayMs: number;
+  /** Human-readable logs on a terminal (NODE_ENV=development or LOG_LEVEL=debug). */
+  prettyLogs: boolean;
 }>;
 
 export class ConfigError extends Error {
@@ -65,6 +75,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const host = env.HOST?.trim() || '127.0.0.1';
   if (/\s/.test(host)) throw new ConfigError('HOST', `must be a host name or address, got "${env.HOST}"`);
+  const persistedOperationsFile = env.PERSISTED_OPERATIONS_FILE?.trim() || undefined;
+  const metricsToken = env.METRICS_TOKEN?.trim() || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
+  }
   return Object.freeze({
     port: integer(env, 'PORT', 8090, 0, 65535),
     host,
@@ -73,5 +88,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    graphiql: boolean(env, 'GRAPHIQL', true),
+    introspection: boolean(env, 'INTROSPECTION', true),
+    persistedOperationsFile: persistedOperationsFile && path.resolve(persistedOperationsFile),
+    metricsToken,
+    shutdownDelayMs: integer(env, 'SHUTDOWN_DELAY_MS', 0, 0, 120_000),
+    prettyLogs: logLevel === 'debug' || env.NODE_ENV?.trim() === 'development',
   });
 }

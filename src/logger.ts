@@ -6,7 +6,11 @@ import { currentRequestId } from './request-context.js';
 
 export type { Logger };
 
-export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
+/** `pretty`: human-readable lines (pino-pretty) when writing to a terminal; JSON otherwise. */
+export function createLogger(level: LogLevel, destination?: pino.DestinationStream, pretty = false): Logger {
+  if (!destination && pretty && process.stdout.isTTY) {
+    destination = pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } });
+  }
   return pino(
     {
       level,

@@ -17,7 +17,13 @@ const DRAIN_TIMEOUT_MS = 10_000;
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const db = await initORM(config, { migrate: config.migrateOnStart, logger });
-  const app = createApp({ orm: db.orm, config, logger });
+  let app: ReturnType<typeof createApp>;
+  try {
+    app = createApp({ orm: db.orm, config, logger });
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
   const server = http.createServer(app.handleNodeRequest);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -35,6 +41,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     url: `http://${host}:${port}`,
     close: () =>
       (closing ??= (async () => {
+        // Readiness turns 503 first; the listener keeps serving while load balancers notice.
+        app.startDraining();
+        if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
         const drained = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const timer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);

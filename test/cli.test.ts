@@ -1,5 +1,5 @@
 // The CLI as a user runs it: a child process, real exit codes and output.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -105,6 +105,28 @@ describe('configuration errors', () => {
     const result = await cli(['serve'], { ...dbEnv, ...env });
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(`${line}\n`);
+  });
+});
+
+describe('serve', () => {
+  it('starts, prints where GraphQL listens, answers health, and exits 0 on SIGTERM', async () => {
+    const childEnv: Record<string, string | undefined> = { ...process.env, ...dbEnv, PORT: '0', LOG_LEVEL: 'info' };
+    if (childEnv.DATABASE_URL === undefined) delete childEnv.DATABASE_URL;
+    const child = spawn(process.execPath, [BIN, 'serve'], { env: childEnv as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await expect.poll(() => /GraphQL and GraphiQL: (http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(stdout)?.[1], { timeout: 30_000 }).toBeTruthy();
+      const url = /GraphQL and GraphiQL: (http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(stdout)![1];
+      const health = await fetch(`${url}/api/health`);
+      expect(await health.json()).toEqual({ status: 'ok' });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    const logs = stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+    expect(logs.map((entry) => entry.msg)).toEqual(expect.arrayContaining(['listening', 'request', 'shutting down: finishing in-flight requests', 'stopped']));
   });
 });
 

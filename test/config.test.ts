@@ -12,6 +12,12 @@ describe('loadConfig', () => {
       logLevel: 'info',
       migrateOnStart: true,
       maxBodyBytes: 1048576,
+      graphiql: true,
+      introspection: true,
+      persistedOperationsFile: undefined,
+      metricsToken: undefined,
+      shutdownDelayMs: 0,
+      prettyLogs: false,
     });
   });
 
@@ -25,6 +31,12 @@ describe('loadConfig', () => {
         LOG_LEVEL: 'DEBUG',
         MIGRATE_ON_START: 'false',
         MAX_BODY_BYTES: '2048',
+        GRAPHIQL: 'off',
+        INTROSPECTION: 'no',
+        PERSISTED_OPERATIONS_FILE: '/etc/ops.json',
+        METRICS_TOKEN: 'a-long-enough-token',
+        SHUTDOWN_DELAY_MS: '5000',
+        NODE_ENV: 'production',
       }),
     ).toEqual({
       port: 9000,
@@ -34,7 +46,18 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       migrateOnStart: false,
       maxBodyBytes: 2048,
+      graphiql: false,
+      introspection: false,
+      persistedOperationsFile: '/etc/ops.json',
+      metricsToken: 'a-long-enough-token',
+      shutdownDelayMs: 5000,
+      prettyLogs: true,
     });
+  });
+
+  it('turns on readable logs in development', () => {
+    expect(loadConfig({ NODE_ENV: 'development' }).prettyLogs).toBe(true);
+    expect(loadConfig({ LOG_LEVEL: 'warn', NODE_ENV: 'production' }).prettyLogs).toBe(false);
   });
 
   it.each([
@@ -48,6 +71,9 @@ describe('loadConfig', () => {
     [{ MIGRATE_ON_START: 'maybe' }, 'Invalid configuration: MIGRATE_ON_START must be true or false, got "maybe"'],
     [{ MAX_BODY_BYTES: '10' }, 'Invalid configuration: MAX_BODY_BYTES must be between 1024 and 67108864, got 10'],
     [{ HOST: 'a b' }, 'Invalid configuration: HOST must be a host name or address, got "a b"'],
+    [{ GRAPHIQL: 'perhaps' }, 'Invalid configuration: GRAPHIQL must be true or false, got "perhaps"'],
+    [{ METRICS_TOKEN: 'short' }, 'Invalid configuration: METRICS_TOKEN must be at least 16 characters'],
+    [{ SHUTDOWN_DELAY_MS: '1e9' }, 'Invalid configuration: SHUTDOWN_DELAY_MS must be a whole number, got "1e9"'],
   ])('refuses %o with one clear line', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

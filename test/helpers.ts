@@ -2,7 +2,7 @@
 // database when DATABASE_URL is set, dropped afterwards) and the app called in-process.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createApp, type App } from '../src/app.js';
+import { createApp, DEFAULT_APP_CONFIG, type App, type AppConfig } from '../src/app.js';
 import { createApiKey } from '../src/auth/api-keys.js';
 import type { ApiKeyRoleName } from '../src/entities/api-key.entity.js';
 import { initORM, type Database } from '../src/db/orm.js';
@@ -55,12 +55,12 @@ export type GraphQLBody = { data?: any; errors?: Array<{ message: string; path?:
 
 let userCounter = 0;
 
-export async function createTestEnv(options: { maxBodyBytes?: number } = {}): Promise<TestEnv> {
+export async function createTestEnv(options: Partial<AppConfig> = {}): Promise<TestEnv> {
   const scratch = usingPostgres ? await createScratchDatabase() : undefined;
   const logLines: string[] = [];
   const logger = createLogger('info', { write: (line: string) => void logLines.push(line) });
   const db = await initORM({ databaseUrl: scratch?.url, dataDir: '' }, { inMemory: true, migrate: true });
-  const app = createApp({ orm: db.orm, config: { maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 }, logger });
+  const app = createApp({ orm: db.orm, config: { ...DEFAULT_APP_CONFIG, ...options }, logger });
   const request = (path: string, init?: RequestInit) => app.fetch(new Request(`http://gateway.test${path}`, init));
   return Object.freeze({
     db,

@@ -1,0 +1,109 @@
+// Access log and Prometheus metrics: one line and one observation per request, plus process,
+// GraphQL (Yoga's Prometheus plugin) and database pool metrics on GET /metrics.
+import { timingSafeEqual } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import { getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Logger } from './logger.js';
+import { requestScope } from './request-context.js';
+
+/** Known routes keep the label set small; anything else is "other". */
+const ROUTES = new Set(['/graphql', '/api/organization', '/api/health', '/api/ready', '/api/live', '/api/openapi.json', '/metrics']);
+
+export type Metrics = Readonly<{ registry: Registry; plugins: Plugin[] }>;
+
+export function createMetrics(orm: MikroORM): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency by route, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const pool = () => (orm.em.getConnection().getKnex().client as { pool?: PoolStats }).pool;
+  new Gauge({
+    name: 'db_pool_connections',
+    help: 'Database pool connections by state (used, free, pending acquires)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const p = pool();
+      this.set({ state: 'used' }, p?.numUsed() ?? 0);
+      this.set({ state: 'free' }, p?.numFree() ?? 0);
+      this.set({ state: 'pending' }, p?.numPendingAcquires() ?? 0);
+    },
+  });
+
+  const observeRequests: Plugin = {
+    onResponse({ request, response }) {
+      const scope = requestScope.getStore();
+      if (!scope) return;
+      const pathname = new URL(request.url).pathname;
+      const labels = { route: ROUTES.has(pathname) ? pathname : 'other', method: request.method, status: String(response.status) };
+      const seconds = (performance.now() - scope.startedAt) / 1000;
+      requests.inc(labels);
+      duration.observe(labels, seconds);
+    },
+  };
+
+  return Object.freeze({
+    registry,
+    plugins: [usePrometheus({ registry, endpoint: false, metrics: { graphql_yoga_http_duration: true, graphql_envelop_request: true, graphql_envelop_request_duration: true, graphql_envelop_error_result: true } }), observeRequests],
+  });
+}
+
+type PoolStats = { numUsed(): number; numFree(): number; numPendingAcquires(): number };
+
+/** One line per request: method, path (never the query string), operation, status, duration, request id. */
+export function useAccessLog(logger: Logger): Plugin {
+  return {
+    onExecute({ args }) {
+      const scope = requestScope.getStore();
+      const name = args.operationName ?? getOperationAST(args.document, undefined)?.name?.value;
+      if (scope && name) scope.operationName = name.slice(0, 100);
+    },
+    onResponse({ request, response }) {
+      const scope = requestScope.getStore();
+      if (!scope) return;
+      logger.info(
+        {
+          method: request.method,
+          path: new URL(request.url).pathname,
+          operation: scope.operationName,
+          status: response.status,
+          durationMs: Math.round((performance.now() - scope.startedAt) * 10) / 10,
+        },
+        'request',
+      );
+    },
+  };
+}
+
+/** GET /metrics in Prometheus text format, behind `Authorization: Bearer <METRICS_TOKEN>` when set. */
+export function useMetricsEndpoint(registry: Registry, token: string | undefined): Plugin {
+  const expected = token ? Buffer.from(`Bearer ${token}`) : undefined;
+  return {
+    async onRequest({ request, url, endResponse, fetchAPI }) {
+      if (url.pathname !== '/metrics') return;
+      if (expected) {
+        const given = Buffer.from(request.headers.get('authorization') ?? '');
+        if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+          endResponse(new fetchAPI.Response(JSON.stringify({ message: 'Unauthorized' }), { status: 401, headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer' } }));
+          return;
+        }
+      }
+      endResponse(new fetchAPI.Response(await registry.metrics(), { headers: { 'content-type': registry.contentType } }));
+    },
+  };
+}

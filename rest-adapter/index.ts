@@ -2,7 +2,7 @@
 // request runs fixed, pre-validated operations through Yoga's own envelop (same context factory,
 // auth, per-request EntityManager and plugins) and maps the result with one table.
 import { readFileSync } from 'node:fs';
-import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Plugin, YogaServerInstance } from 'graphql-yoga';
 import { BodyTooLargeError, isJsonContentType, parseCreateOrganizationPayload, readBodyWithLimit } from './body.js';
 import { prepareRestDocument, type RestOperationName } from './operation.js';
@@ -19,6 +19,7 @@ export type RestAdapterOptions = Readonly<{
   maxBodyBytes: number;
   /** Where failures of ours are reported (with the request id, via the logger's own scope). */
   logError(error: unknown, message: string): void;
+
 }>;
 
 const OPENAPI_DOCUMENT = JSON.parse(readFileSync(new URL('./openapi.json', import.meta.url), 'utf8')) as Record<string, unknown>;
@@ -115,8 +116,11 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
         if (error instanceof BodyTooLargeError) {
           response = CONTRACT_ERRORS.payloadTooLarge(options.maxBodyBytes);
         } else {
-          if (!(error instanceof ServiceFailure)) options.logError(error, 'REST adapter: internal error');
-          response = CONTRACT_ERRORS.internal;
+          // Errors from the context factory arrive already masked by Yoga (and logged there), with a code.
+          const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
+          const known = typeof code === 'string' ? ERROR_CODE_RESPONSES[code] : undefined;
+          if (!known && !(error instanceof ServiceFailure) && !(error instanceof GraphQLError)) options.logError(error, 'REST adapter: internal error');
+          response = known ?? CONTRACT_ERRORS.internal;
         }
       }
       endResponse(

@@ -43,6 +43,7 @@ export const RESULT_RESPONSES: Record<CreateOrganizationResult['__typename'], (r
 /** GraphQL error codes (`extensions.code`) the contract answers with its own status; others are ours. */
 export const ERROR_CODE_RESPONSES: Record<string, ContractResponse> = {
   UNAUTHENTICATED: message(401, 'Unauthorized'),
+  SERVICE_UNAVAILABLE: { ...message(503, 'Service Unavailable: the database is not reachable, try again shortly'), headers: { 'retry-after': '1' } },
 };
 
 /** The viewer's standing with the `TR-Organization` organization. */

@@ -5,15 +5,17 @@ import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspect
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useRestAdapter } from '../rest-adapter/index.js';
 import { readApiKey, resolveViewer } from './auth/api-keys.js';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
+import { isDatabaseUnavailable } from './db/errors.js';
 import type { Logger } from './logger.js';
 import { createMetrics, useAccessLog, useMetricsEndpoint } from './observability.js';
 import { loadPersistedOperations, useTrustedDocuments } from './persisted-operations.js';
 import { currentRequestId, newRequestScope, requestIdFrom, requestScope } from './request-context.js';
+import { serviceUnavailable } from './schema/errors.js';
 import { schema } from './schema/index.js';
 
 export type App = Readonly<{
@@ -107,7 +109,10 @@ function yogaLogger(logger: Logger) {
     (name: 'debug' | 'info' | 'warn' | 'error') =>
     (...args: unknown[]) => {
       const [first, ...rest] = args;
-      if (first instanceof Error) logger[name]({ err: first }, name === 'error' ? 'internal error' : first.message);
+      if (first instanceof Error) {
+        const what = name !== 'error' ? first.message : isDatabaseUnavailable(first) ? 'database unavailable' : 'internal error';
+        logger[name]({ err: first }, what);
+      }
       else if (typeof first === 'string') logger[name](rest.length > 0 ? { args: rest } : {}, first);
       else logger[name]({ args }, 'yoga');
     };
@@ -128,7 +133,10 @@ export function createApp({ orm, config, logger }: AppOptions): App {
     // Yoga's built-in liveness probe (no database) matches any URL ending in this path; ours is
     // /api/health, which also asks the database.
     healthCheckEndpoint: '/api/live',
-    maskedErrors: true,
+    // Database outages are the client's business (503, retry); every other unexpected error is masked.
+    maskedErrors: {
+      maskError: (error, message, isDev) => (isDatabaseUnavailable(error) ? serviceUnavailable() : maskError(error, message, isDev)),
+    },
     logging: yogaLogger(logger),
     graphiql: graphiql && {
       title: 'Trieve organization gateway',
@@ -150,7 +158,10 @@ export function createApp({ orm, config, logger }: AppOptions): App {
       ...metrics.plugins,
       useMetricsEndpoint(metrics.registry, config.metricsToken),
       useHealth(orm, logger, () => draining),
-      useRestAdapter({ maxBodyBytes: config.maxBodyBytes, logError: (err) => logger.error({ err }, 'internal error') }),
+      useRestAdapter({
+        maxBodyBytes: config.maxBodyBytes,
+        logError: (err) => logger.error({ err }, 'internal error'),
+      }),
       ...(trusted ? [useTrustedDocuments(trusted)] : []),
       ...(config.introspection ? [] : [useDisableIntrospection(), blockFieldSuggestionsPlugin() as Plugin]),
     ],

@@ -1,6 +1,7 @@
 // API keys: generate, hash, parse the request's credentials, and resolve them to a viewer.
 import { createHash, randomInt } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from '../db/errors.js';
 import { ApiKey, ApiKeyRole, type ApiKeyRoleName } from '../entities/api-key.entity.js';
 import { User } from '../entities/user.entity.js';
 
@@ -61,7 +62,7 @@ export async function resolveViewer(em: EntityManager, key: string | undefined, 
   try {
     apiKey = await em.findOne(ApiKey, { hash: hashApiKey(key) }, { populate: ['user'] });
   } catch (error) {
-    throw new ApiKeyStoreError(error);
+    throw isDatabaseUnavailable(error) ? new DatabaseUnavailableError() : new ApiKeyStoreError(error);
   }
   if (!apiKey || (apiKey.expiresAt !== null && apiKey.expiresAt <= now)) return null;
   return Object.freeze({ user: apiKey.user.getEntity(), apiKeyId: apiKey.id, role: apiKey.role });
@@ -92,6 +93,6 @@ export async function createApiKey(
       return Object.freeze({ key, apiKey, user });
     });
   } catch (error) {
-    throw new ApiKeyStoreError(error);
+    throw isDatabaseUnavailable(error) ? new DatabaseUnavailableError() : new ApiKeyStoreError(error);
   }
 }

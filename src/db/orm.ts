@@ -33,6 +33,17 @@ export async function initORM(
     const orm = await MikroORM.init(
       ormConfig(clientUrl, {
         pool: { ...pool, acquireTimeoutMillis: 10_000 },
+        // A server that does not answer fails the request in 2 s instead of hanging it.
+        driverOptions: {
+          connection: { connectionTimeoutMillis: 2_000 },
+          // knex reports dropped connections through its own logger (console by default).
+          log: {
+            warn: (message: string) => logger?.warn({ db: true }, message),
+            error: (message: string) => logger?.error({ db: true }, message),
+            deprecate: () => {},
+            debug: () => {},
+          },
+        },
         logger: (message: string) => logger?.info({ orm: true }, message),
         ...overrides,
       }),

@@ -34,3 +34,9 @@ export function unauthenticated(): GraphQLError {
     extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
   });
 }
+
+export function serviceUnavailable(): GraphQLError {
+  return new GraphQLError('Service temporarily unavailable: the database is not reachable. Try again shortly.', {
+    extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } },
+  });
+}

@@ -1,0 +1,51 @@
+// Whether a database error means "the database is not reachable right now" (retry later, 503) rather
+// than a fault of ours (500). Decided here, once, from error classes and codes along the cause chain.
+import { ConnectionException } from '@mikro-orm/core';
+
+/** SQLSTATEs and socket errors that mean the server went away or cannot take us now. */
+const UNAVAILABLE_CODES = new Set([
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** node-postgres reports a dropped or dead connection without a code; these are its exact words. */
+const PG_CONNECTION_LOST = /^(Connection terminated( unexpectedly| due to connection timeout)?|Client has encountered a connection error and is not queryable|timeout expired)$/;
+
+/** Thrown where a database error is first seen and means "not reachable"; carries no SQL. */
+export class DatabaseUnavailableError extends Error {
+  constructor() {
+    super('The database is not reachable');
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let current = error; current && chain.length < 8; ) {
+    chain.push(current);
+    const next = (current as { originalError?: unknown; cause?: unknown }).originalError ?? (current as { cause?: unknown }).cause;
+    if (next === current) break;
+    current = next;
+  }
+  return chain;
+}
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return causes(error).some((e) => {
+    if (e instanceof ConnectionException || e instanceof DatabaseUnavailableError) return true;
+    const { code, name, message } = e as { code?: unknown; name?: unknown; message?: unknown };
+    if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+    if (name === 'KnexTimeoutError') return true; // no pooled connection came free in time
+    return typeof message === 'string' && PG_CONNECTION_LOST.test(message.replace(/^.* - /, ''));
+  });
+}

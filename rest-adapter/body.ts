@@ -1,42 +1,13 @@
-// Reading and decoding the request body the way upstream (actix-web + serde_json) does, with its
-// `Json Deserialization Error` message shapes, and a hard size limit.
+// Decoding the request body the way upstream (actix-web + serde_json) does, with its
+// `Json Deserialization Error` message shapes.
+import { isJsonMediaType } from '../src/http/body-limit.js';
 import { CONTRACT_ERRORS, type ContractResponse } from './responses.js';
 
 export type CreateOrganizationPayload = Readonly<{ name: string }>;
 
-export class BodyTooLargeError extends Error {}
-
-/** Reads at most `limit` bytes; more (declared or streamed) is a BodyTooLargeError. */
-export async function readBodyWithLimit(request: Request, limit: number): Promise<Uint8Array> {
-  if (declaredLengthExceeds(request, limit)) throw new BodyTooLargeError();
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      throw new BodyTooLargeError();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}
-
-export function declaredLengthExceeds(request: Request, limit: number): boolean {
-  const declared = request.headers.get('content-length');
-  return declared !== null && Number(declared) > limit;
-}
-
 /** Missing Content-Type is read as JSON (upstream adds it); otherwise JSON or any `+json` type. */
 export function isJsonContentType(header: string | null): boolean {
-  if (header === null) return true;
-  const essence = header.split(';', 1)[0]!.trim().toLowerCase();
-  const [type, subtype] = essence.split('/');
-  return type === 'application' && subtype !== undefined && (subtype === 'json' || subtype.endsWith('+json'));
+  return header === null || isJsonMediaType(header);
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });

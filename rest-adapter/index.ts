@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Plugin, YogaServerInstance } from 'graphql-yoga';
-import { BodyTooLargeError, isJsonContentType, parseCreateOrganizationPayload, readBodyWithLimit } from './body.js';
+import { BodyTooLargeError, readBodyWithLimit } from '../src/http/body-limit.js';
+import { isJsonContentType, parseCreateOrganizationPayload } from './body.js';
 import { prepareRestDocument, type RestOperationName } from './operation.js';
 import {
   CONTRACT_ERRORS,

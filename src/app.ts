@@ -12,6 +12,7 @@ import type { Config } from './config.js';
 import type { Context } from './context.js';
 import { isDatabaseUnavailable } from './db/errors.js';
 import type { Logger } from './logger.js';
+import { hardeningPlugins } from './hardening.js';
 import { createMetrics, useAccessLog, useMetricsEndpoint } from './observability.js';
 import { loadPersistedOperations, useTrustedDocuments } from './persisted-operations.js';
 import { currentRequestId, newRequestScope, requestIdFrom, requestScope } from './request-context.js';
@@ -155,6 +156,7 @@ export function createApp({ orm, config, logger }: AppOptions): App {
     plugins: [
       useRequestIdHeader(),
       useAccessLog(logger),
+      ...hardeningPlugins(config.maxBodyBytes),
       ...metrics.plugins,
       useMetricsEndpoint(metrics.registry, config.metricsToken),
       useHealth(orm, logger, () => draining),

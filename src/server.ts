@@ -1,6 +1,7 @@
 // Listen and shut down gracefully; nothing else.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { initORM } from './db/orm.js';
@@ -24,7 +25,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await db.close();
     throw error;
   }
-  const server = http.createServer(app.handleNodeRequest);
+  const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, app.handleNodeRequest);
+  server.on('clientError', answerClientError);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -52,4 +54,22 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         await db.close();
       })()),
   });
+}
+
+/** Requests Node refuses before they reach the app (oversized headers, bad HTTP) still get a JSON body. */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || (error.code === 'ECONNRESET' && !socket.readable)) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'Request Header Fields Too Large: the request headers are larger than the server accepts']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'Request Timeout']
+        : [400, 'Bad Request', 'Bad Request: malformed HTTP request'];
+  const body = JSON.stringify({ message });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -1,5 +1,6 @@
 // The real HTTP server: embedded data directory persistence, its lock, health and graceful shutdown.
 import http from 'node:http';
+import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -85,6 +86,32 @@ describe('health', () => {
     expect(down.status).toBe(503);
     expect(await down.json()).toEqual({ status: 'unavailable' });
     await env.close();
+  });
+});
+
+describe('requests Node refuses before the app', () => {
+  it('answers oversized headers with 431 and a JSON {"message"} body, and keeps serving', async () => {
+    const server = await startServer(config, silent);
+    try {
+      const { port } = new URL(server.url);
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), '127.0.0.1', () => {
+          socket.write(`POST /api/organization HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'x'.repeat(20_000)}\r\n\r\n`);
+        });
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(raw).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+      expect(raw).toContain('Content-Type: application/json');
+      expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toEqual({
+        message: 'Request Header Fields Too Large: the request headers are larger than the server accepts',
+      });
+      expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
   });
 });
 

@@ -85,7 +85,8 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
     const payload = parseCreateOrganizationPayload(await readBodyWithLimit(request, options.maxBodyBytes));
     if ('status' in payload) return payload;
 
-    const created = await run('RestCreateOrganization', { input: { name: payload.name } });
+    const idempotencyKey = request.headers.get('idempotency-key');
+    const created = await run('RestCreateOrganization', { input: { name: payload.name, idempotencyKey } });
     if (created.response) return created.response;
     const result = created.data.createOrganization as CreateOrganizationResult;
     return RESULT_RESPONSES[result.__typename](result);

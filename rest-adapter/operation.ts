@@ -16,6 +16,7 @@ export const REST_DOCUMENT_SOURCE = /* GraphQL */ `
       __typename
       ... on Organization { id name createdAt updatedAt registerable deleted partnerConfiguration }
       ... on Error { message }
+      ... on ValidationError { field }
     }
   }
 `;

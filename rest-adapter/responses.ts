@@ -16,7 +16,8 @@ export type GraphQLOrganization = {
 
 export type CreateOrganizationResult =
   | GraphQLOrganization
-  | { __typename: 'OrganizationNameTakenError' | 'ValidationError'; message: string };
+  | { __typename: 'OrganizationNameTakenError'; message: string }
+  | { __typename: 'ValidationError'; message: string; field: string };
 
 const message = (status: number, text: string): ContractResponse => ({ status, body: { message: text } });
 
@@ -37,7 +38,8 @@ export function toContractOrganization(org: GraphQLOrganization) {
 export const RESULT_RESPONSES: Record<CreateOrganizationResult['__typename'], (result: any) => ContractResponse> = {
   Organization: (org: GraphQLOrganization) => ({ status: 200, body: toContractOrganization(org) }),
   OrganizationNameTakenError: (error: { message: string }) => message(400, error.message),
-  ValidationError: (error: { message: string }) => message(400, error.message),
+  // A broken name rule is upstream's 400; a misused Idempotency-Key is ours, 422 as is usual for it.
+  ValidationError: (error: { message: string; field: string }) => message(error.field === 'idempotencyKey' ? 422 : 400, error.message),
 };
 
 /** GraphQL error codes (`extensions.code`) the contract answers with its own status; others are ours. */

@@ -1,12 +1,13 @@
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { ApiKeySchema } from '../entities/api-key.entity.js';
+import { IdempotencyKeySchema } from '../entities/idempotency-key.entity.js';
 import { MembershipSchema } from '../entities/membership.entity.js';
 import { OrganizationSchema } from '../entities/organization.entity.js';
 import { UserSchema } from '../entities/user.entity.js';
 import { migrationsList } from './migrations/index.js';
 
-export const entities = [UserSchema, OrganizationSchema, MembershipSchema, ApiKeySchema];
+export const entities = [UserSchema, OrganizationSchema, MembershipSchema, ApiKeySchema, IdempotencyKeySchema];
 
 export function ormConfig(clientUrl: string, overrides: Options = {}): Options {
   return defineConfig({

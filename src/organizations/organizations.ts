@@ -1,4 +1,5 @@
 // The organization domain: validate, create, find. Throws domain errors; knows no HTTP or GraphQL.
+import { createHash } from 'node:crypto';
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { Membership, MembershipRole } from '../entities/membership.entity.js';
 import { ORGANIZATION_NAME_CONSTRAINT, Organization } from '../entities/organization.entity.js';
@@ -41,18 +42,78 @@ export function validateOrganizationName(name: string): void {
   }
 }
 
+/** How long a used idempotency key answers retries with the original response. */
+export const IDEMPOTENCY_KEY_TTL_HOURS = 24;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export function validateIdempotencyKey(key: string): void {
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new ValidationError('idempotencyKey', 'Idempotency key must be 1 to 255 printable ASCII characters without spaces');
+  }
+}
+
+/**
+ * Claims `key` for this request, or finds who holds it. The primary key (user, key) decides: a
+ * concurrent claim waits for the first transaction and then sees its row. An expired claim is
+ * taken over. Returns the organization id the key is bound to and whether this request owns it.
+ */
+async function claimIdempotencyKey(
+  tx: EntityManager,
+  userId: string,
+  key: string,
+  requestHash: string,
+  organizationId: string,
+): Promise<{ owned: true } | { owned: false; requestHash: string; organizationId: string }> {
+  const claimed = await tx.execute(
+    `insert into idempotency_keys (user_id, key, request_hash, organization_id, created_at) values (?, ?, ?, ?, now())
+     on conflict (user_id, key) do update
+       set request_hash = excluded.request_hash, organization_id = excluded.organization_id, created_at = excluded.created_at
+       where idempotency_keys.created_at < now() - interval '${IDEMPOTENCY_KEY_TTL_HOURS} hours'
+     returning organization_id`,
+    [userId, key, requestHash, organizationId],
+  );
+  if (claimed.length > 0) return { owned: true };
+  const [held] = await tx.execute<{ request_hash: string; organization_id: string }[]>(
+    'select request_hash, organization_id from idempotency_keys where user_id = ? and key = ?',
+    [userId, key],
+  );
+  return { owned: false, requestHash: held!.request_hash, organizationId: held!.organization_id };
+}
+
 /**
  * Creates the organization and the creator's owner membership in one transaction. A taken name is
- * decided by the unique constraint, so it holds across instances and under races.
+ * decided by the unique constraint, so it holds across instances and under races. With an
+ * idempotency key, a retry of the same request by the same user returns the organization the first
+ * one created, and the same key with another request is a ValidationError.
  */
-export async function createOrganization(em: EntityManager, owner: User, name: string): Promise<Organization> {
+export async function createOrganization(
+  em: EntityManager,
+  owner: User,
+  name: string,
+  idempotencyKey?: string | null,
+): Promise<Organization> {
   validateOrganizationName(name);
+  if (idempotencyKey != null) validateIdempotencyKey(idempotencyKey);
   const organization = new Organization();
   organization.name = name;
   try {
-    await em.transactional(async (tx) => {
+    return await em.transactional(async (tx) => {
+      if (idempotencyKey != null) {
+        const requestHash = createHash('sha256').update(JSON.stringify({ createOrganization: { name } })).digest('hex');
+        const claim = await claimIdempotencyKey(tx, owner.id, idempotencyKey, requestHash, organization.id);
+        if (!claim.owned) {
+          if (claim.requestHash !== requestHash) {
+            throw new ValidationError('idempotencyKey', 'This idempotency key was already used with a different request');
+          }
+          const original = await tx.findOne(Organization, { id: claim.organizationId });
+          if (!original) throw new ValidationError('idempotencyKey', 'The organization created with this idempotency key no longer exists');
+          return original;
+        }
+      }
       tx.persist(organization);
       tx.create(Membership, { user: owner.id, organization, role: MembershipRole.owner });
+      await tx.flush();
+      return organization;
     });
   } catch (error) {
     if (error instanceof UniqueConstraintViolationException && isNameConstraint(error)) {
@@ -60,7 +121,6 @@ export async function createOrganization(em: EntityManager, owner: User, name: s
     }
     throw error;
   }
-  return organization;
 }
 
 function isNameConstraint(error: UniqueConstraintViolationException): boolean {

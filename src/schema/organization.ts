@@ -39,6 +39,11 @@ const CreateOrganizationInput = builder.inputType('CreateOrganizationInput', {
       description:
         'The arbitrary name which will be used to identify the organization. This name must be unique: 1 to 255 characters, not blank, no control characters.',
     }),
+    idempotencyKey: t.string({
+      required: false,
+      description:
+        'Optional. Retrying with the same key and the same input returns the organization the first request created (for 24 hours) instead of creating another; the same key with other input is a ValidationError.',
+    }),
   }),
 });
 
@@ -54,7 +59,7 @@ builder.mutationField('createOrganization', (t) =>
     },
     resolve: async (_root, { input }, { em, viewer }) => {
       if (!viewer) throw unauthenticated();
-      return createOrganization(em, viewer.user, input.name);
+      return createOrganization(em, viewer.user, input.name, input.idempotencyKey);
     },
   }),
 );

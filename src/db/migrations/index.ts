@@ -1,6 +1,8 @@
 // Every migration, in order. Add new ones here (created with the MikroORM migrator, checked in).
 import { Migration20261129000000_initial } from './Migration20261129000000_initial.js';
+import { Migration20261129010000_idempotency_keys } from './Migration20261129010000_idempotency_keys.js';
 
 export const migrationsList = [
   { name: 'Migration20261129000000_initial', class: Migration20261129000000_initial },
+  { name: 'Migration20261129010000_idempotency_keys', class: Migration20261129010000_idempotency_keys },
 ];

@@ -1,0 +1,48 @@
+// Real server processes for multi-instance and crash tests, and a plain HTTP client for them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import path from 'node:path';
+import { expect } from 'vitest';
+
+const BIN = path.resolve('bin/trieve-gateway.js');
+
+export type ServerProcess = Readonly<{ url: string; child: ChildProcess; exited: Promise<number | null>; output(): string }>;
+
+export async function startServerProcess(env: Record<string, string | undefined>): Promise<ServerProcess> {
+  const childEnv: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env };
+  for (const [name, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[name];
+  const child = spawn(process.execPath, [BIN, 'serve'], { env: childEnv as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const pattern = /GraphQL and GraphiQL: (http:\/\/127\.0\.0\.1:\d+)\/graphql/;
+  await expect.poll(() => pattern.test(output) || child.exitCode !== null, { timeout: 30_000 }).toBe(true);
+  if (!pattern.test(output)) throw new Error(`server did not start:\n${output}`);
+  return Object.freeze({ url: pattern.exec(output)![1]!, child, exited, output: () => output });
+}
+
+/** `error`: no response began (refused, or reset before the server took the connection); `truncated`: it began and broke. */
+export type Outcome = { status: number; body: any } | { error: string } | { truncated: string };
+
+/** One request on its own connection (no keep-alive), so "accepted" and "answered" are clear. */
+export function postJson(url: string, path: string, headers: Record<string, string>, body: unknown, agent: http.Agent | false = false): Promise<Outcome> {
+  const { hostname, port } = new URL(url);
+  const payload = JSON.stringify(body);
+  return new Promise((resolve) => {
+    const req = http.request(
+      { host: hostname, port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
+        res.on('error', (error: NodeJS.ErrnoException) => resolve({ truncated: error.code ?? error.message }));
+        res.on('aborted', () => resolve({ truncated: 'aborted' }));
+      },
+    );
+    req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+    req.setTimeout(30_000, () => req.destroy(new Error('TIMEOUT')));
+    req.end(payload);
+  });
+}

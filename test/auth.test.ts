@@ -84,6 +84,13 @@ describe('API key authentication', () => {
   });
 });
 
+describe('key lookup cost', () => {
+  it('finds keys through a unique index on the hash, never by scanning', async () => {
+    const rows = await env.sql<{ indexdef: string }>(`select indexdef from pg_indexes where tablename = 'api_keys' and indexdef like '%(hash)%'`);
+    expect(rows).toEqual([{ indexdef: expect.stringMatching(/^CREATE UNIQUE INDEX api_keys_hash_key ON (public\.)?api_keys USING btree \(hash\)$/) }]);
+  });
+});
+
 describe('key format', () => {
   it('is tr- followed by 32 alphanumerics, different every time', () => {
     const keys = new Set(Array.from({ length: 200 }, generateApiKey));

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/auth/api-keys.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { DataDirInUseError } from '../src/db/data-dir-lock.js';
+import { migrationsList } from '../src/db/migrations/index.js';
 import { initORM } from '../src/db/orm.js';
 import { createLogger } from '../src/logger.js';
 import { startServer } from '../src/server.js';
@@ -65,8 +66,8 @@ describe('migrations', () => {
     const scratch = await createScratchDatabase();
     try {
       const dbs = await Promise.all([1, 2, 3].map(() => initORM({ databaseUrl: scratch.url, dataDir: '' }, { migrate: true })));
-      const applied = await dbs[0]!.orm.em.fork().getConnection().execute('select name from mikro_orm_migrations');
-      expect(applied).toEqual([{ name: 'Migration20261129000000_initial' }]);
+      const applied = await dbs[0]!.orm.em.fork().getConnection().execute('select name from mikro_orm_migrations order by id');
+      expect(applied).toEqual(migrationsList.map(({ name }) => ({ name })));
       await Promise.all(dbs.map((db) => db.close()));
     } finally {
       await scratch.drop();

@@ -7,7 +7,7 @@ import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-fi
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useRestAdapter } from '../rest-adapter/index.js';
-import { readApiKey, resolveViewer } from './auth/api-keys.js';
+import { readApiKey, resolveViewer, ViewerCache } from './auth/api-keys.js';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
 import { isDatabaseUnavailable } from './db/errors.js';
@@ -29,10 +29,11 @@ export type App = Readonly<{
   startDraining(): void;
 }>;
 
-export type AppConfig = Pick<Config, 'maxBodyBytes' | 'graphiql' | 'introspection' | 'persistedOperationsFile' | 'metricsToken'>;
+export type AppConfig = Pick<Config, 'maxBodyBytes' | 'graphiql' | 'introspection' | 'persistedOperationsFile' | 'metricsToken' | 'apiKeyCacheSeconds'>;
 
 export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   maxBodyBytes: 1024 * 1024,
+  apiKeyCacheSeconds: 5,
   graphiql: true,
   introspection: true,
   persistedOperationsFile: undefined,
@@ -122,6 +123,7 @@ function yogaLogger(logger: Logger) {
 
 export function createApp({ orm, config, logger }: AppOptions): App {
   let draining = false;
+  const viewers = new ViewerCache(config.apiKeyCacheSeconds * 1000);
   const metrics = createMetrics(orm);
   const trusted = config.persistedOperationsFile ? loadPersistedOperations(config.persistedOperationsFile, schema) : undefined;
   // GraphiQL sends arbitrary documents, which a trusted-documents server refuses: it is off there.
@@ -149,7 +151,7 @@ export function createApp({ orm, config, logger }: AppOptions): App {
       const em = orm.em.fork();
       return Object.freeze({
         em,
-        viewer: await resolveViewer(em, readApiKey(request.headers)),
+        viewer: await resolveViewer(em, readApiKey(request.headers), viewers),
         requestId: currentRequestId() ?? requestIdFrom(null),
       });
     },

@@ -24,7 +24,35 @@ class UsageError extends Error {}
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
+/** WORKERS > 1: this process only supervises; each worker is a full server on the shared port. */
+async function superviseWorkers(config: Config): Promise<void> {
+  const { default: cluster } = await import('node:cluster');
+  const logger = createLogger(config.logLevel, undefined, config.prettyLogs);
+  let stopping = false;
+  for (let i = 0; i < config.workers; i++) cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    logger.error({ worker: worker.id, code, signal }, 'worker died; starting another');
+    cluster.fork();
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info({ signal }, 'shutting down workers');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
 async function serve(config: Config): Promise<void> {
+  if (config.workers > 1) {
+    const { default: cluster } = await import('node:cluster');
+    if (cluster.isPrimary) return superviseWorkers(config);
+  }
   const logger = createLogger(config.logLevel, undefined, config.prettyLogs);
   const { startServer } = await import('./server.js');
   const server = await startServer(config, logger);

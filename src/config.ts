@@ -23,6 +23,10 @@ export type Config = Readonly<{
   shutdownDelayMs: number;
   /** Human-readable logs on a terminal (NODE_ENV=development or LOG_LEVEL=debug). */
   prettyLogs: boolean;
+  /** Server processes sharing the port (node:cluster); more than one needs DATABASE_URL. */
+  workers: number;
+  /** How long a known API key is trusted without asking the database again (0: always ask). */
+  apiKeyCacheSeconds: number;
 }>;
 
 export class ConfigError extends Error {
@@ -80,6 +84,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (metricsToken !== undefined && metricsToken.length < 16) {
     throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
   }
+  const workers = integer(env, 'WORKERS', 1, 1, 64);
+  if (workers > 1 && databaseUrl(env) === undefined) {
+    throw new ConfigError('WORKERS', 'above 1 needs DATABASE_URL: the embedded database belongs to one process');
+  }
   return Object.freeze({
     port: integer(env, 'PORT', 8090, 0, 65535),
     host,
@@ -94,5 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken,
     shutdownDelayMs: integer(env, 'SHUTDOWN_DELAY_MS', 0, 0, 120_000),
     prettyLogs: logLevel === 'debug' || env.NODE_ENV?.trim() === 'development',
+    workers,
+    apiKeyCacheSeconds: integer(env, 'API_KEY_CACHE_SECONDS', 5, 0, 300),
   });
 }

@@ -106,3 +106,33 @@ describe('key format', () => {
     expect(readApiKey(new Headers())).toBeUndefined();
   });
 });
+
+describe('the API key cache (API_KEY_CACHE_SECONDS)', () => {
+  it('honours an expiry exactly even while the key is cached', async () => {
+    const { key, userId } = await env.newUser({ expiresAt: new Date(Date.now() + 1500) });
+    expect((await env.graphql(VIEWER, { headers: { authorization: key } })).body.data.viewer.id).toBe(userId);
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    expect((await env.graphql(VIEWER, { headers: { authorization: key } })).body).toEqual({ data: { viewer: null } });
+  });
+
+  it('stops accepting a deleted key within the cache lifetime, and at once with the cache off', async () => {
+    const short = await createTestEnv({ apiKeyCacheSeconds: 1 });
+    const off = await createTestEnv({ apiKeyCacheSeconds: 0 });
+    try {
+      for (const [e, waitMs] of [[short, 1100], [off, 0]] as const) {
+        const { key, userId } = await e.newUser();
+        expect((await e.graphql(VIEWER, { headers: { authorization: key } })).body.data.viewer.id).toBe(userId);
+        await e.sql('delete from api_keys where user_id = ?', [userId]);
+        if (waitMs) {
+          // Within the lifetime the cached key still works (documented); after it, it does not.
+          expect((await e.graphql(VIEWER, { headers: { authorization: key } })).body.data.viewer.id).toBe(userId);
+          await new Promise((resolve) => setTimeout(resolve, waitMs));
+        }
+        expect((await e.graphql(VIEWER, { headers: { authorization: key } })).body).toEqual({ data: { viewer: null } });
+      }
+    } finally {
+      await short.close();
+      await off.close();
+    }
+  });
+});

@@ -18,6 +18,8 @@ describe('loadConfig', () => {
       metricsToken: undefined,
       shutdownDelayMs: 0,
       prettyLogs: false,
+      workers: 1,
+      apiKeyCacheSeconds: 5,
     });
   });
 
@@ -37,6 +39,8 @@ describe('loadConfig', () => {
         METRICS_TOKEN: 'a-long-enough-token',
         SHUTDOWN_DELAY_MS: '5000',
         NODE_ENV: 'production',
+        WORKERS: '4',
+        API_KEY_CACHE_SECONDS: '0',
       }),
     ).toEqual({
       port: 9000,
@@ -52,6 +56,8 @@ describe('loadConfig', () => {
       metricsToken: 'a-long-enough-token',
       shutdownDelayMs: 5000,
       prettyLogs: true,
+      workers: 4,
+      apiKeyCacheSeconds: 0,
     });
   });
 
@@ -71,6 +77,8 @@ describe('loadConfig', () => {
     [{ MIGRATE_ON_START: 'maybe' }, 'Invalid configuration: MIGRATE_ON_START must be true or false, got "maybe"'],
     [{ MAX_BODY_BYTES: '10' }, 'Invalid configuration: MAX_BODY_BYTES must be between 1024 and 67108864, got 10'],
     [{ HOST: 'a b' }, 'Invalid configuration: HOST must be a host name or address, got "a b"'],
+    [{ WORKERS: '2' }, 'Invalid configuration: WORKERS above 1 needs DATABASE_URL: the embedded database belongs to one process'],
+    [{ WORKERS: '0' }, 'Invalid configuration: WORKERS must be between 1 and 64, got 0'],
     [{ GRAPHIQL: 'perhaps' }, 'Invalid configuration: GRAPHIQL must be true or false, got "perhaps"'],
     [{ METRICS_TOKEN: 'short' }, 'Invalid configuration: METRICS_TOKEN must be at least 16 characters'],
     [{ SHUTDOWN_DELAY_MS: '1e9' }, 'Invalid configuration: SHUTDOWN_DELAY_MS must be a whole number, got "1e9"'],

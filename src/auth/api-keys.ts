@@ -52,20 +52,60 @@ export function readApiKey(headers: Headers): string | undefined {
   return usable(headers.get('authorization')) ?? usable(headers.get('x-api-key'));
 }
 
+type CachedKey = Readonly<{ viewer: Viewer; expiresAt: Date | null; cachedUntil: number }>;
+
+/**
+ * Known keys for a few seconds, so a burst from one client costs one lookup. Expiry is still checked
+ * on every request against the key's own `expires_at`; a deleted key keeps working for at most the
+ * cache's lifetime. Unknown keys are never cached. Bounded: the oldest entries go first.
+ */
+export class ViewerCache {
+  private readonly entries = new Map<string, CachedKey>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  get(hash: string, now: number): CachedKey | undefined {
+    const entry = this.entries.get(hash);
+    if (entry && entry.cachedUntil <= now) this.entries.delete(hash);
+    return entry && entry.cachedUntil > now ? entry : undefined;
+  }
+
+  set(hash: string, viewer: Viewer, expiresAt: Date | null, now: number): void {
+    if (this.ttlMs <= 0) return;
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(hash, Object.freeze({ viewer, expiresAt, cachedUntil: now + this.ttlMs }));
+  }
+}
+
+/** A copy of the user that belongs to no EntityManager, safe to share between requests. */
+function detachedUser(user: User): User {
+  const copy = new User();
+  Object.assign(copy, { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt, updatedAt: user.updatedAt });
+  return Object.freeze(copy);
+}
+
 /**
  * Looks the key up by its hash (a unique index: one indexed probe, and equality on a hash, so no
- * timing leak of the key). Unknown and expired keys give no viewer.
+ * timing leak of the key), through the cache when one is given. Unknown and expired keys give no viewer.
  */
-export async function resolveViewer(em: EntityManager, key: string | undefined, now = new Date()): Promise<Viewer | null> {
+export async function resolveViewer(em: EntityManager, key: string | undefined, cache?: ViewerCache, now = new Date()): Promise<Viewer | null> {
   if (key === undefined) return null;
+  const hash = hashApiKey(key);
+  const cached = cache?.get(hash, now.getTime());
+  if (cached) return cached.expiresAt !== null && cached.expiresAt <= now ? null : cached.viewer;
   let apiKey: ApiKey | null;
   try {
-    apiKey = await em.findOne(ApiKey, { hash: hashApiKey(key) }, { populate: ['user'] });
+    apiKey = await em.findOne(ApiKey, { hash }, { populate: ['user'], strategy: 'joined' });
   } catch (error) {
     throw isDatabaseUnavailable(error) ? new DatabaseUnavailableError() : new ApiKeyStoreError(error);
   }
-  if (!apiKey || (apiKey.expiresAt !== null && apiKey.expiresAt <= now)) return null;
-  return Object.freeze({ user: apiKey.user.getEntity(), apiKeyId: apiKey.id, role: apiKey.role });
+  if (!apiKey) return null;
+  const viewer: Viewer = Object.freeze({ user: detachedUser(apiKey.user.getEntity()), apiKeyId: apiKey.id, role: apiKey.role });
+  cache?.set(hash, viewer, apiKey.expiresAt, now.getTime());
+  return apiKey.expiresAt !== null && apiKey.expiresAt <= now ? null : viewer;
 }
 
 export type CreatedApiKey = Readonly<{ key: string; apiKey: ApiKey; user: User }>;

@@ -46,6 +46,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     const { code, name, message } = e as { code?: unknown; name?: unknown; message?: unknown };
     if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
     if (name === 'KnexTimeoutError') return true; // no pooled connection came free in time
-    return typeof message === 'string' && PG_CONNECTION_LOST.test(message.replace(/^.* - /, ''));
+    // MikroORM prefixes the driver's message with the (multi-line) SQL and " - ".
+    return typeof message === 'string' && PG_CONNECTION_LOST.test(message.replace(/^[\s\S]* - /, ''));
   });
 }

@@ -1,0 +1,248 @@
+// npm run bench: the gateway's REST and GraphQL creates against a minimal node:http + pg floor,
+// measured alternately in one run on one PostgreSQL, reported as ratios. Writes bench/results.md.
+//   DATABASE_URL  server to use (a scratch database is created on it and dropped), default local
+//   BENCH_SECONDS measured seconds per window (5), BENCH_REPS windows per path and level (2),
+//   BENCH_QUICK=1 levels 32 only and no 1M-row step, WORKERS gateway processes (1)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { createApp, DEFAULT_APP_CONFIG } from '../src/app.js';
+import { createApiKey } from '../src/auth/api-keys.js';
+import { initORM } from '../src/db/orm.js';
+import { createLogger } from '../src/logger.js';
+
+const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const REPS = Number(process.env.BENCH_REPS ?? 2);
+const QUICK = process.env.BENCH_QUICK === '1';
+const WORKERS = Number(process.env.WORKERS ?? 1);
+const LEVELS = QUICK ? [32] : [1, 32, 128];
+const CREATE_MUTATION = 'mutation Create($name: String!) { createOrganization(input: { name: $name }) { __typename ... on Organization { id name createdAt updatedAt registerable deleted partnerConfiguration } ... on Error { message } } }';
+
+type Path = 'floor' | 'rest' | 'graphql';
+type Window = { rps: number; p50: number; p99: number; errors: number };
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+async function admin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+type Proc = { child: ChildProcess; url: string; peakRss: number; sample(): void };
+
+function rssOf(pid: number): number {
+  // The process and, under WORKERS, its children: whole-server memory.
+  let total = 0;
+  const pids = [pid, ...childPids(pid)];
+  for (const p of pids) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) total += Number(m[1]) * 1024;
+    } catch {
+      // exited
+    }
+  }
+  return total;
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function startProcess(command: string[], env: Record<string, string>, pattern: RegExp): Promise<Proc> {
+  const child = spawn(command[0]!, command.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start: ${out}`)), 60_000);
+    child.stdout!.on('data', (chunk) => {
+      if (out.length < 10_000) out += chunk;
+      const m = pattern.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+  const proc: Proc = { child, url, peakRss: 0, sample: () => (proc.peakRss = Math.max(proc.peakRss, rssOf(child.pid!))) };
+  return proc;
+}
+
+let counter = 0;
+async function measure(proc: Proc, kind: Path, key: string, connections: number, seconds: number): Promise<Window> {
+  const prefix = `${kind}-${randomBytes(4).toString('hex')}`;
+  const graphql = kind === 'graphql';
+  const sampler = setInterval(() => proc.sample(), 200);
+  const result = await autocannon({
+    url: proc.url,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        path: graphql ? '/graphql' : '/api/organization',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        setupRequest: (req) => ({
+          ...req,
+          body: graphql ? JSON.stringify({ query: CREATE_MUTATION, variables: { name: `${prefix}-${counter++}` } }) : JSON.stringify({ name: `${prefix}-${counter++}` }),
+        }),
+      },
+    ],
+  });
+  clearInterval(sampler);
+  proc.sample();
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Database statements per create, counted by a hook on the pg driver, in-process. */
+async function roundTrips(databaseUrl: string, key: string): Promise<Record<Path, number>> {
+  const original = pg.Client.prototype.query;
+  let count = 0;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    count++;
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof original;
+  const db = await initORM({ databaseUrl, dataDir: '' });
+  const app = createApp({ orm: db.orm, config: DEFAULT_APP_CONFIG, logger: createLogger('silent') });
+  const perCreate = async (send: (i: number) => Promise<Response>) => {
+    await send(-1); // warm the pool and caches
+    count = 0;
+    for (let i = 0; i < 20; i++) if ((await send(i)).status !== 200) throw new Error('round-trip probe failed');
+    return count / 20;
+  };
+  const tag = randomBytes(4).toString('hex');
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+  try {
+    const rest = await perCreate((i) => app.fetch(new Request('http://bench/api/organization', { method: 'POST', headers, body: JSON.stringify({ name: `rt-rest-${tag}-${i}` }) })));
+    const graphql = await perCreate((i) =>
+      app.fetch(new Request('http://bench/graphql', { method: 'POST', headers, body: JSON.stringify({ query: CREATE_MUTATION, variables: { name: `rt-gql-${tag}-${i}` } }) })),
+    );
+    return { floor: 1, rest, graphql };
+  } finally {
+    pg.Client.prototype.query = original;
+    await db.close();
+  }
+}
+
+async function embeddedStartMs(): Promise<number> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gateway-bench-start-'));
+  const started = performance.now();
+  const proc = await startProcess([process.execPath, 'bin/trieve-gateway.js', 'serve'], { DATA_DIR: dir, PORT: '0', DATABASE_URL: '', LOG_LEVEL: 'warn' }, /GraphQL and GraphiQL: (http:\/\/[^/\s]+)\/graphql/);
+  for (;;) {
+    const ok = await fetch(`${proc.url}/api/health`).then((r) => r.status === 200, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const ms = performance.now() - started;
+  proc.child.kill('SIGTERM');
+  await new Promise((r) => proc.child.on('exit', r));
+  rmSync(dir, { recursive: true, force: true });
+  return ms;
+}
+
+async function main() {
+  const name = `gateway_bench_${randomBytes(4).toString('hex')}`;
+  await admin(BASE_URL, (c) => c.query(`create database "${name}"`));
+  const url = withDatabase(BASE_URL, name);
+  const procs: Proc[] = [];
+  try {
+    const setup = await initORM({ databaseUrl: url, dataDir: '' }, { migrate: true });
+    const { key } = await createApiKey(setup.orm.em.fork(), { email: 'bench@example.com' });
+    await setup.close();
+
+    log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, node ${process.version}, ${SECONDS}s windows × ${REPS}, workers ${WORKERS}`);
+    const floor = await startProcess([process.execPath, 'bench/floor.mjs'], { DATABASE_URL: url, PORT: '0' }, /FLOOR (http:\/\/\S+)/);
+    const gateway = await startProcess(
+      [process.execPath, 'bin/trieve-gateway.js', 'serve'],
+      { DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'info', WORKERS: String(WORKERS), MIGRATE_ON_START: 'false' },
+      /GraphQL and GraphiQL: (http:\/\/[^/\s]+)\/graphql/,
+    );
+    procs.push(floor, gateway);
+    // The gateway's access log goes to a pipe we drain, as a log shipper would.
+    gateway.child.stdout!.resume();
+
+    const targets: Record<Path, Proc> = { floor, rest: gateway, graphql: gateway };
+    const results: Record<number, Record<Path, Window[]>> = {};
+    for (const connections of LEVELS) {
+      for (const kind of ['floor', 'rest', 'graphql'] as Path[]) await measure(targets[kind], kind, key, connections, 2); // warm-up
+      results[connections] = { floor: [], rest: [], graphql: [] };
+      for (let rep = 0; rep < REPS; rep++) {
+        const order: Path[] = rep % 2 ? ['graphql', 'rest', 'floor'] : ['floor', 'rest', 'graphql'];
+        for (const kind of order) {
+          const w = await measure(targets[kind], kind, key, connections, SECONDS);
+          results[connections]![kind].push(w);
+          log(`  c=${connections} ${kind.padEnd(7)} ${w.rps.toFixed(0).padStart(6)} req/s  p50 ${w.p50} ms  p99 ${w.p99} ms  errors ${w.errors}`);
+        }
+      }
+    }
+
+    const trips = await roundTrips(url, key);
+
+    let growth = '';
+    if (!QUICK) {
+      const before = { floor: await measure(floor, 'floor', key, 32, SECONDS), rest: await measure(gateway, 'rest', key, 32, SECONDS) };
+      const [{ n }] = (await admin(url, (c) => c.query('select count(*)::int as n from organizations'))).rows;
+      log(`filling organizations to 1,000,000 rows (has ${n})`);
+      await admin(url, async (c) => {
+        await c.query(`insert into organizations (id, name, created_at, updated_at, registerable, deleted, partner_configuration)
+          select gen_random_uuid(), 'filler-' || g, now(), now(), true, 0, '{}'::jsonb from generate_series(1, ${Math.max(0, 1_000_000 - n)}) g`);
+        await c.query('vacuum analyze organizations');
+      });
+      const after = { floor: await measure(floor, 'floor', key, 32, SECONDS), rest: await measure(gateway, 'rest', key, 32, SECONDS) };
+      growth =
+        `| REST create at 32 connections | ${before.rest.rps.toFixed(0)} req/s | ${after.rest.rps.toFixed(0)} req/s | ${(after.rest.rps / before.rest.rps).toFixed(2)}× |\n` +
+        `| floor at 32 connections | ${before.floor.rps.toFixed(0)} req/s | ${after.floor.rps.toFixed(0)} req/s | ${(after.floor.rps / before.floor.rps).toFixed(2)}× |\n`;
+    }
+
+    const startMs = await embeddedStartMs();
+
+    let table = `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${os.cpus()[0]?.model?.trim()}, Node ${process.version}, PostgreSQL on loopback, ${WORKERS} gateway process(es); medians of ${REPS} alternating ${SECONDS}s windows after a 2s warm-up.\n\n`;
+    table += '| connections | path | req/s | × floor | p50 ms | p99 ms | p99 × floor | errors |\n|---|---|---|---|---|---|---|---|\n';
+    for (const connections of LEVELS) {
+      const r = results[connections]!;
+      const f = { rps: median(r.floor.map((w) => w.rps)), p99: median(r.floor.map((w) => w.p99)) };
+      for (const kind of ['floor', 'rest', 'graphql'] as Path[]) {
+        const rps = median(r[kind].map((w) => w.rps));
+        const p50 = median(r[kind].map((w) => w.p50));
+        const p99 = median(r[kind].map((w) => w.p99));
+        const errors = r[kind].reduce((s, w) => s + w.errors, 0);
+        table += `| ${connections} | ${kind} | ${rps.toFixed(0)} | ${(rps / f.rps).toFixed(2)} | ${p50} | ${p99} | ${(p99 / f.p99).toFixed(2)} | ${errors} |\n`;
+      }
+    }
+    table += `\n| | floor | REST | GraphQL |\n|---|---|---|---|\n`;
+    table += `| database statements per create | ${trips.floor} | ${trips.rest.toFixed(1)} | ${trips.graphql.toFixed(1)} |\n`;
+    table += `| server peak RSS | ${(floor.peakRss / 2 ** 20).toFixed(0)} MB | ${(gateway.peakRss / 2 ** 20).toFixed(0)} MB (REST and GraphQL share the process) | |\n`;
+    table += `\n| | empty table | 1,000,000 organizations | ratio |\n|---|---|---|---|\n${growth || '| (skipped: BENCH_QUICK) | | | |\n'}`;
+    table += `\nEmbedded start on an empty data directory to a healthy \`/api/health\`: ${(startMs / 1000).toFixed(2)} s.\n`;
+    writeFileSync('bench/results.md', table);
+    log(`\n${table}`);
+  } finally {
+    for (const p of procs) p.child.kill('SIGTERM');
+    await Promise.all(procs.map((p) => new Promise((r) => (p.child.exitCode !== null ? r(null) : p.child.on('exit', r)))));
+    await admin(BASE_URL, (c) => c.query(`drop database if exists "${name}" with (force)`));
+  }
+}
+
+await main();

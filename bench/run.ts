@@ -200,6 +200,23 @@ async function main() {
 
     const trips = await roundTrips(url, key);
 
+    // WORKERS: the same REST load on one process and on two (node:cluster), side by side.
+    let scaling = '';
+    if (WORKERS === 1) {
+      const two = await startProcess(
+        [process.execPath, 'bin/trieve-gateway.js', 'serve'],
+        { DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'info', WORKERS: '2', MIGRATE_ON_START: 'false' },
+        /GraphQL and GraphiQL: (http:\/\/[^/\s]+)\/graphql/,
+      );
+      procs.push(two);
+      two.child.stdout!.resume();
+      await measure(two, 'rest', key, 32, 2);
+      const one = await measure(gateway, 'rest', key, 32, SECONDS);
+      const both = await measure(two, 'rest', key, 32, SECONDS);
+      scaling = `\nREST create at 32 connections, WORKERS=1: ${one.rps.toFixed(0)} req/s; WORKERS=2: ${both.rps.toFixed(0)} req/s (${(both.rps / one.rps).toFixed(2)}×; peak RSS of the two workers and their supervisor ${(two.peakRss / 2 ** 20).toFixed(0)} MB).\n`;
+      two.child.kill('SIGTERM');
+    }
+
     let growth = '';
     if (!QUICK) {
       const before = { floor: await measure(floor, 'floor', key, 32, SECONDS), rest: await measure(gateway, 'rest', key, 32, SECONDS) };
@@ -235,6 +252,7 @@ async function main() {
     table += `| database statements per create | ${trips.floor} | ${trips.rest.toFixed(1)} | ${trips.graphql.toFixed(1)} |\n`;
     table += `| server peak RSS | ${(floor.peakRss / 2 ** 20).toFixed(0)} MB | ${(gateway.peakRss / 2 ** 20).toFixed(0)} MB (REST and GraphQL share the process) | |\n`;
     table += `\n| | empty table | 1,000,000 organizations | ratio |\n|---|---|---|---|\n${growth || '| (skipped: BENCH_QUICK) | | | |\n'}`;
+    table += scaling;
     table += `\nEmbedded start on an empty data directory to a healthy \`/api/health\`: ${(startMs / 1000).toFixed(2)} s.\n`;
     writeFileSync('bench/results.md', table);
     log(`\n${table}`);

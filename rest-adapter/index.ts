@@ -6,7 +6,7 @@ import { GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSche
 import type { Plugin, YogaServerInstance } from 'graphql-yoga';
 import { BodyTooLargeError, readBodyWithLimit } from '../src/http/body-limit.js';
 import { isJsonContentType, parseCreateOrganizationPayload } from './body.js';
-import { prepareRestDocument, type RestOperationName } from './operation.js';
+import { prepareRestDocuments, type RestOperationName } from './operation.js';
 import {
   CONTRACT_ERRORS,
   ERROR_CODE_RESPONSES,
@@ -35,12 +35,12 @@ type Enveloped = ReturnType<YogaServerInstance<Record<string, unknown>, Record<s
 
 export function useRestAdapter(options: RestAdapterOptions): Plugin {
   let yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>;
-  let document: DocumentNode;
+  let documents: Record<RestOperationName, DocumentNode>;
 
   const runner = (enveloped: Enveloped, contextValue: unknown) => async (operationName: RestOperationName, variableValues?: Record<string, unknown>) => {
     const result = (await enveloped.execute({
       schema: enveloped.schema as GraphQLSchema,
-      document,
+      document: documents[operationName],
       operationName,
       variableValues,
       contextValue,
@@ -60,13 +60,11 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
     const contextValue = await enveloped.contextFactory();
     const run = runner(enveloped, contextValue);
 
-    // Credentials and TR-Organization first, as upstream's middleware does before reading the body.
+    // Upstream checks credentials and TR-Organization before it reads the body. The body is decoded
+    // first here, but a refusal of it is only answered once the caller is known to be authenticated,
+    // so the answers (and their order) are upstream's, and a valid request runs one operation.
     const organizationHeader = request.headers.get('tr-organization');
-    if (organizationHeader === null) {
-      const caller = await run('RestCaller');
-      if (caller.response) return caller.response;
-      if (!caller.data.viewer) return CONTRACT_ERRORS.unauthorized;
-    } else {
+    if (organizationHeader !== null) {
       if (!UUID.test(organizationHeader)) {
         const caller = await run('RestCaller');
         if (caller.response) return caller.response;
@@ -79,11 +77,15 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
       if (access !== 'MEMBER') return ORGANIZATION_ACCESS_RESPONSES[access];
     }
 
-    if (!isJsonContentType(request.headers.get('content-type'))) {
-      return CONTRACT_ERRORS.json('Content type header error', 'Content type error');
+    const payload = isJsonContentType(request.headers.get('content-type'))
+      ? parseCreateOrganizationPayload(await readBodyWithLimit(request, options.maxBodyBytes))
+      : CONTRACT_ERRORS.json('Content type header error', 'Content type error');
+    if ('status' in payload) {
+      if (organizationHeader !== null) return payload; // the caller was checked above
+      const caller = await run('RestCaller');
+      if (caller.response) return caller.response;
+      return caller.data.viewer ? payload : CONTRACT_ERRORS.unauthorized;
     }
-    const payload = parseCreateOrganizationPayload(await readBodyWithLimit(request, options.maxBodyBytes));
-    if ('status' in payload) return payload;
 
     const idempotencyKey = request.headers.get('idempotency-key');
     const created = await run('RestCreateOrganization', { input: { name: payload.name, idempotencyKey } });
@@ -107,7 +109,7 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
   return {
     onYogaInit({ yoga: instance }) {
       yoga = instance as unknown as typeof yoga;
-      document = prepareRestDocument(instance.getEnveloped().schema as GraphQLSchema);
+      documents = prepareRestDocuments(instance.getEnveloped().schema as GraphQLSchema);
     },
     async onRequest({ request, url, endResponse, fetchAPI, serverContext }) {
       if (!url.pathname.startsWith('/api/') || NOT_OURS.has(url.pathname)) return;

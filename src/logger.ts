@@ -11,6 +11,9 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
   if (!destination && pretty && process.stdout.isTTY) {
     destination = pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } });
   }
+  // Asynchronous writes to stdout: under load, lines written while one write is in flight go out
+  // together; pino flushes what is left when the process exits.
+  destination ??= pino.destination({ dest: 1, sync: false });
   return pino(
     {
       level,

@@ -59,7 +59,29 @@ export function createMetrics(orm: MikroORM): Metrics {
 
   return Object.freeze({
     registry,
-    plugins: [usePrometheus({ registry, endpoint: false, metrics: { graphql_yoga_http_duration: true, graphql_envelop_request: true, graphql_envelop_request_duration: true, graphql_envelop_error_result: true } }), observeRequests],
+    plugins: [
+      usePrometheus({
+        registry,
+        endpoint: false,
+        // Per-operation counts, latency and errors; not the per-phase timings or the deprecated-field
+        // scan, which walk every document on every request.
+        metrics: {
+          graphql_yoga_http_duration: true,
+          graphql_envelop_request: true,
+          graphql_envelop_request_duration: true,
+          graphql_envelop_error_result: true,
+          graphql_envelop_request_time_summary: false,
+          graphql_envelop_deprecated_field: false,
+          graphql_envelop_phase_parse: false,
+          graphql_envelop_phase_validate: false,
+          graphql_envelop_phase_context: false,
+          graphql_envelop_phase_execute: false,
+          graphql_envelop_phase_subscribe: false,
+          graphql_envelop_schema_change: false,
+        },
+      }),
+      observeRequests,
+    ],
   });
 }
 

@@ -3,7 +3,6 @@ import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { startEmbeddedPostgres } from './embedded.js';
 import { ormConfig } from './mikro-orm.config.js';
 
 export type Database = Readonly<{
@@ -26,7 +25,8 @@ export async function initORM(
   config: Pick<Config, 'databaseUrl' | 'dataDir'>,
   { inMemory = false, migrate = false, logger, overrides = {} }: InitOptions = {},
 ): Promise<Database> {
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(inMemory ? undefined : config.dataDir);
+  // PGlite is loaded only in embedded mode: a PostgreSQL deployment never pays for it.
+  const embedded = config.databaseUrl ? undefined : await (await import('./embedded.js')).startEmbeddedPostgres(inMemory ? undefined : config.dataDir);
   try {
     const clientUrl = config.databaseUrl ?? embedded!.clientUrl;
     const pool = embedded ? { min: 0, max: 1 } : { min: 0, max: 10 };

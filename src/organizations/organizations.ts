@@ -135,7 +135,30 @@ async function insertOrganizationWithOwner(em: EntityManager, userId: string, or
      select * from org`,
     [organizationId, name, now, now, randomUUID(), userId],
   );
-  return em.map(Organization, row as Record<string, unknown>);
+  return organizationFromRow(row as OrganizationRow);
+}
+
+type OrganizationRow = {
+  id: string;
+  name: string;
+  created_at: Date;
+  updated_at: Date;
+  registerable: boolean | null;
+  deleted: number;
+  partner_configuration: Record<string, unknown>;
+};
+
+/** A fresh row as an Organization, without the identity map's bookkeeping (a write result, read once). */
+function organizationFromRow(row: OrganizationRow): Organization {
+  const organization = new Organization();
+  organization.id = row.id;
+  organization.name = row.name;
+  organization.createdAt = new Date(row.created_at);
+  organization.updatedAt = new Date(row.updated_at);
+  organization.registerable = row.registerable as Organization['registerable'];
+  organization.deleted = row.deleted;
+  organization.partnerConfiguration = row.partner_configuration;
+  return organization;
 }
 
 function isNameConstraint(error: UniqueConstraintViolationException): boolean {

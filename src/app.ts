@@ -2,7 +2,6 @@
 // log behind one handler.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
@@ -146,7 +145,8 @@ export function createApp({ orm, config, logger }: AppOptions): App {
       defaultQuery: EXAMPLE_OPERATION,
       headers: JSON.stringify({ Authorization: 'Bearer tr-paste-your-api-key-here' }),
     },
-    renderGraphiQL,
+    // The offline GraphiQL bundle is large (tens of MB in memory): loaded on the first page view only.
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     context: async ({ request }): Promise<Context> => {
       const em = orm.em.fork();
       return Object.freeze({

@@ -84,13 +84,9 @@ async function serve(config: Config): Promise<void> {
 async function migrate(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const { initORM } = await import('./db/orm.js');
-  const db = await initORM(config, { logger });
-  try {
-    const applied = await db.orm.getMigrator().up();
-    process.stdout.write(applied.length ? `Applied ${applied.map((m) => m.name).join(', ')}\n` : 'Database is up to date\n');
-  } finally {
-    await db.close();
-  }
+  const db = await initORM(config, { migrate: true, logger });
+  await db.close();
+  process.stdout.write(db.applied.length ? `Applied ${db.applied.join(', ')}\n` : 'Database is up to date\n');
 }
 
 async function createApiKeyCommand(config: Config, args: string[]): Promise<void> {

@@ -1,11 +1,9 @@
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
-import { Migrator } from '@mikro-orm/migrations';
 import { ApiKeySchema } from '../entities/api-key.entity.js';
 import { IdempotencyKeySchema } from '../entities/idempotency-key.entity.js';
 import { MembershipSchema } from '../entities/membership.entity.js';
 import { OrganizationSchema } from '../entities/organization.entity.js';
 import { UserSchema } from '../entities/user.entity.js';
-import { migrationsList } from './migrations/index.js';
 
 export const entities = [UserSchema, OrganizationSchema, MembershipSchema, ApiKeySchema, IdempotencyKeySchema];
 
@@ -13,9 +11,7 @@ export function ormConfig(clientUrl: string, overrides: Options = {}): Options {
   return defineConfig({
     clientUrl,
     entities,
-    extensions: [Migrator],
-    // Migrations are listed in code, so they load the same way under tsx, a bundler or compiled JS.
-    migrations: { migrationsList, tableName: 'mikro_orm_migrations', transactional: true, allOrNothing: true, snapshot: false },
+    migrations: { tableName: 'mikro_orm_migrations', transactional: true, allOrNothing: true, snapshot: false },
     discovery: { disableDynamicFileAccess: true },
     ensureDatabase: false,
     allowGlobalContext: false,

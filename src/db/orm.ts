@@ -8,6 +8,8 @@ import { ormConfig } from './mikro-orm.config.js';
 export type Database = Readonly<{
   orm: MikroORM;
   embedded: boolean;
+  /** The migrations this start applied (with `migrate`). */
+  applied: readonly string[];
   /** Close the pool, then (embedded) flush and close the data directory. Idempotent. */
   close(): Promise<void>;
 }>;
@@ -30,8 +32,18 @@ export async function initORM(
   try {
     const clientUrl = config.databaseUrl ?? embedded!.clientUrl;
     const pool = embedded ? { min: 0, max: 1 } : { min: 0, max: 10 };
+    // The migrator and the migrations are loaded only when migrating: a server started with
+    // MIGRATE_ON_START=false never holds them in memory.
+    const migrator = migrate
+      ? await Promise.all([import('@mikro-orm/migrations'), import('./migrations/index.js')])
+      : undefined;
     const orm = await MikroORM.init(
       ormConfig(clientUrl, {
+        ...(migrator && {
+          extensions: [migrator[0].Migrator],
+          // Listed in code, so they load the same way under tsx, a bundler or compiled JS.
+          migrations: { ...ormConfig(clientUrl).migrations, migrationsList: migrator[1].migrationsList },
+        }),
         pool: { ...pool, acquireTimeoutMillis: 10_000 },
         // A server that does not answer fails the request in 2 s instead of hanging it.
         driverOptions: {
@@ -48,16 +60,23 @@ export async function initORM(
         ...overrides,
       }),
     );
+    let applied: string[] = [];
     if (migrate) {
       // Embedded mode has one process by construction; on a shared server, instances that start
       // together take turns, so exactly one applies each pending migration.
-      if (embedded) await orm.getMigrator().up();
-      else await withMigrationLock(clientUrl, () => orm.getMigrator().up());
+      const up = async () => (await orm.getMigrator().up()).map((m) => m.name);
+      try {
+        applied = embedded ? await up() : await withMigrationLock(clientUrl, up);
+      } catch (error) {
+        await orm.close(true);
+        throw error;
+      }
     }
     let closing: Promise<void> | undefined;
     return Object.freeze({
       orm,
       embedded: Boolean(embedded),
+      applied,
       close: () =>
         (closing ??= (async () => {
           try {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { acquireDataDirLock } from './data-dir-lock.js';
+import { loadTemplate } from './pglite-template.js';
 
 export type EmbeddedPostgres = Readonly<{
   /** A postgres:// URL for the `pg` driver. Serves exactly one connection at a time. */
@@ -22,7 +23,12 @@ export async function startEmbeddedPostgres(dataDir: string | undefined): Promis
   }
   let db: PGlite | undefined;
   try {
-    db = await PGlite.create(dataDir ? path.join(dataDir, 'pgdata') : 'memory://');
+    const pgdata = dataDir ? path.join(dataDir, 'pgdata') : undefined;
+    // A new database starts as a copy of the install-time template when there is one (see
+    // pglite-template.ts); an existing one is opened as it is.
+    const fresh = !pgdata || !fs.existsSync(path.join(pgdata, 'PG_VERSION'));
+    const template = fresh ? loadTemplate() : undefined;
+    db = await PGlite.create({ dataDir: pgdata ?? 'memory://', ...(template && { loadDataDir: template }) });
     // One connection at a time: PGlite is a single session, so two transactions can never interleave.
     const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 1 });
     await server.start();

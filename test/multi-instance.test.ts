@@ -12,7 +12,6 @@ describe.runIf(usingPostgres)('(PostgreSQL only) several instances', () => {
   let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
   let db: Database;
   let key: string;
-  let userId: string;
   const servers: ServerProcess[] = [];
 
   beforeAll(async () => {
@@ -20,7 +19,6 @@ describe.runIf(usingPostgres)('(PostgreSQL only) several instances', () => {
     db = await initORM({ databaseUrl: scratch.url, dataDir: '' }, { migrate: true });
     const created = await createApiKey(db.orm.em.fork(), { email: 'instances@example.com' });
     key = created.key;
-    userId = created.user.id;
   });
 
   afterAll(async () => {
@@ -38,6 +36,21 @@ describe.runIf(usingPostgres)('(PostgreSQL only) several instances', () => {
     servers.push(server);
     return server;
   };
+
+  /** 300 creates at once; the signal goes out mid-burst, once 20 have been answered and others are in flight. */
+  async function burstThenSignal(server: ServerProcess, prefix: string, signal: NodeJS.Signals): Promise<Outcome[]> {
+    let answered200 = 0;
+    const burst = Promise.all(
+      Array.from({ length: 300 }, async (_, i) => {
+        const outcome = await create(server, `${prefix} ${i}`);
+        if ('status' in outcome && outcome.status === 200) answered200++;
+        return outcome;
+      }),
+    );
+    await expect.poll(() => answered200, { timeout: 20_000, interval: 5 }).toBeGreaterThanOrEqual(20);
+    server.child.kill(signal);
+    return burst;
+  }
 
   it('two instances: 100 concurrent creates of one name give exactly one 200 and 99 clean 400s', async () => {
     const [a, b] = [await start(), await start()];
@@ -69,19 +82,7 @@ describe.runIf(usingPostgres)('(PostgreSQL only) several instances', () => {
   });
 
   it('SIGKILL in the middle of a burst leaves no organization without its owner, and every 200 exists', async () => {
-    const victim = await start();
-    let answered200 = 0;
-    const burst = Promise.all(
-      Array.from({ length: 300 }, async (_, i) => {
-        const outcome = await create(victim, `Crash ${i}`);
-        if ('status' in outcome && outcome.status === 200) answered200++;
-        return outcome;
-      }),
-    );
-    // Kill it mid-burst: some creates answered, others in flight.
-    await expect.poll(() => answered200, { timeout: 20_000, interval: 5 }).toBeGreaterThanOrEqual(20);
-    victim.child.kill('SIGKILL');
-    const outcomes: Outcome[] = await burst;
+    const outcomes = await burstThenSignal(await start(), 'Crash', 'SIGKILL');
     const answered = outcomes.filter((o): o is { status: number; body: any } => 'status' in o && o.status === 200);
     const ids = answered.map((o) => o.body.id as string);
     expect(ids.length).toBeGreaterThan(0);
@@ -93,17 +94,7 @@ describe.runIf(usingPostgres)('(PostgreSQL only) several instances', () => {
 
   it('SIGTERM in the middle of a burst answers every request it accepted, then exits 0', async () => {
     const server = await start();
-    let answered200 = 0;
-    const burst = Promise.all(
-      Array.from({ length: 300 }, async (_, i) => {
-        const outcome = await create(server, `Shutdown ${i}`);
-        if ('status' in outcome && outcome.status === 200) answered200++;
-        return outcome;
-      }),
-    );
-    await expect.poll(() => answered200, { timeout: 20_000, interval: 5 }).toBeGreaterThanOrEqual(20);
-    server.child.kill('SIGTERM');
-    const outcomes: Outcome[] = await burst;
+    const outcomes = await burstThenSignal(server, 'Shutdown', 'SIGTERM');
     // Connections still in the kernel's accept queue when the listener closes are refused or reset
     // before the server ever reads them (what SHUTDOWN_DELAY_MS and /api/ready exist for). A response
     // that began and broke would be an accepted request dropped: there must be none.
@@ -115,6 +106,5 @@ describe.runIf(usingPostgres)('(PostgreSQL only) several instances', () => {
     expect(await server.exited).toBe(0);
     const [row] = await sql<{ n: number }>(`select count(*)::int as n from organizations where name like 'Shutdown %'`);
     expect(row!.n).toBe(answered.length);
-    void userId;
   });
 });

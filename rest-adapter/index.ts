@@ -20,14 +20,13 @@ export type RestAdapterOptions = Readonly<{
   maxBodyBytes: number;
   /** Where failures of ours are reported (with the request id, via the logger's own scope). */
   logError(error: unknown, message: string): void;
-
 }>;
 
 const OPENAPI_DOCUMENT = JSON.parse(readFileSync(new URL('./openapi.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Paths under /api that belong to someone else (health probes); everything else under /api is ours. */
-const NOT_OURS = new Set(['/api/health', '/api/live']);
+const NOT_OURS = new Set(['/api/health', '/api/ready', '/api/live']);
 
 class ServiceFailure extends Error {}
 

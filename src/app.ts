@@ -14,7 +14,7 @@ import type { Logger } from './logger.js';
 import { hardeningPlugins } from './hardening.js';
 import { createMetrics, useAccessLog, useMetricsEndpoint } from './observability.js';
 import { loadPersistedOperations, useTrustedDocuments } from './persisted-operations.js';
-import { currentRequestId, newRequestScope, requestIdFrom, requestScope } from './request-context.js';
+import { currentRequestId, newRequestScope, requestScope } from './request-context.js';
 import { serviceUnavailable } from './schema/errors.js';
 import { schema } from './schema/index.js';
 
@@ -152,7 +152,6 @@ export function createApp({ orm, config, logger }: AppOptions): App {
       return Object.freeze({
         em,
         viewer: await resolveViewer(em, readApiKey(request.headers), viewers),
-        requestId: currentRequestId() ?? requestIdFrom(null),
       });
     },
     plugins: [

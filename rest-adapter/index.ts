@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Plugin, YogaServerInstance } from 'graphql-yoga';
 import { BodyTooLargeError, readBodyWithLimit } from '../src/http/body-limit.js';
+import { jsonResponse } from '../src/http/json-response.js';
+import { isUuid } from '../src/uuid.js';
 import { isJsonContentType, parseCreateOrganizationPayload } from './body.js';
 import { prepareRestDocuments, type RestOperationName } from './operation.js';
 import {
@@ -23,7 +25,6 @@ export type RestAdapterOptions = Readonly<{
 }>;
 
 const OPENAPI_DOCUMENT = JSON.parse(readFileSync(new URL('./openapi.json', import.meta.url), 'utf8')) as Record<string, unknown>;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Paths under /api that belong to someone else (health probes); everything else under /api is ours. */
 const NOT_OURS = new Set(['/api/health', '/api/ready', '/api/live']);
@@ -64,7 +65,7 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
     // so the answers (and their order) are upstream's, and a valid request runs one operation.
     const organizationHeader = request.headers.get('tr-organization');
     if (organizationHeader !== null) {
-      if (!UUID.test(organizationHeader)) {
+      if (!isUuid(organizationHeader)) {
         const caller = await run('RestCaller');
         if (caller.response) return caller.response;
         return caller.data.viewer ? CONTRACT_ERRORS.badOrganizationHeader : CONTRACT_ERRORS.unauthorized;
@@ -126,12 +127,7 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
           response = known ?? CONTRACT_ERRORS.internal;
         }
       }
-      endResponse(
-        new fetchAPI.Response(request.method === 'HEAD' ? null : JSON.stringify(response.body), {
-          status: response.status,
-          headers: { 'content-type': 'application/json', ...response.headers },
-        }),
-      );
+      endResponse(jsonResponse(fetchAPI, response.body, response.status, response.headers, request.method !== 'HEAD'));
     },
   };
 }

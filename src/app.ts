@@ -12,6 +12,7 @@ import type { Context } from './context.js';
 import { isDatabaseUnavailable } from './db/errors.js';
 import type { Logger } from './logger.js';
 import { hardeningPlugins } from './hardening.js';
+import { jsonResponse } from './http/json-response.js';
 import { createMetrics, useAccessLog, useMetricsEndpoint } from './observability.js';
 import { loadPersistedOperations, useTrustedDocuments } from './persisted-operations.js';
 import { currentRequestId, newRequestScope, requestScope } from './request-context.js';
@@ -57,12 +58,6 @@ query Viewer {
   viewer { id email organizations { id name createdAt } }
 }
 `;
-
-type FetchAPI = Parameters<NonNullable<Plugin['onRequest']>>[0]['fetchAPI'];
-
-function jsonResponse(fetchAPI: FetchAPI, body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new fetchAPI.Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
-}
 
 /** Echoes the request id on every response. */
 function useRequestIdHeader(): Plugin {

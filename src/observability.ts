@@ -6,6 +6,7 @@ import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { jsonResponse } from './http/json-response.js';
 import type { Logger } from './logger.js';
 import { requestScope } from './request-context.js';
 
@@ -121,7 +122,7 @@ export function useMetricsEndpoint(registry: Registry, token: string | undefined
       if (expected) {
         const given = Buffer.from(request.headers.get('authorization') ?? '');
         if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-          endResponse(new fetchAPI.Response(JSON.stringify({ message: 'Unauthorized' }), { status: 401, headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer' } }));
+          endResponse(jsonResponse(fetchAPI, { message: 'Unauthorized' }, 401, { 'www-authenticate': 'Bearer' }));
           return;
         }
       }

@@ -4,6 +4,7 @@ import { UniqueConstraintViolationException, type EntityManager } from '@mikro-o
 import { Membership, MembershipRole } from '../entities/membership.entity.js';
 import { ORGANIZATION_NAME_CONSTRAINT, Organization } from '../entities/organization.entity.js';
 import type { User } from '../entities/user.entity.js';
+import { isUuid } from '../uuid.js';
 
 export const MAX_ORGANIZATION_NAME_LENGTH = 255;
 
@@ -166,12 +167,6 @@ function isNameConstraint(error: UniqueConstraintViolationException): boolean {
 }
 
 /** The organization, or null when it does not exist, is deleted, or the user is not a member. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
-
 export async function findOrganizationForMember(em: EntityManager, userId: string, organizationId: string): Promise<Organization | null> {
   if (!isUuid(organizationId)) return null;
   const membership = await em.findOne(

@@ -13,7 +13,7 @@ import { isDatabaseUnavailable } from './db/errors.js';
 import type { Logger } from './logger.js';
 import { hardeningPlugins } from './hardening.js';
 import { jsonResponse } from './http/json-response.js';
-import { createMetrics, useAccessLog, useMetricsEndpoint } from './observability.js';
+import { createMetrics, useMetricsEndpoint, useRequestObservation } from './observability.js';
 import { loadPersistedOperations, useTrustedDocuments } from './persisted-operations.js';
 import { currentRequestId, newRequestScope, requestScope } from './request-context.js';
 import { serviceUnavailable } from './schema/errors.js';
@@ -151,7 +151,7 @@ export function createApp({ orm, config, logger }: AppOptions): App {
     },
     plugins: [
       useRequestIdHeader(),
-      useAccessLog(logger),
+      useRequestObservation(logger, metrics),
       ...hardeningPlugins(config.maxBodyBytes),
       ...metrics.plugins,
       useMetricsEndpoint(metrics.registry, config.metricsToken),

@@ -13,7 +13,12 @@ import { requestScope } from './request-context.js';
 /** Known routes keep the label set small; anything else is "other". */
 const ROUTES = new Set(['/graphql', '/api/organization', '/api/health', '/api/ready', '/api/live', '/api/openapi.json', '/metrics']);
 
-export type Metrics = Readonly<{ registry: Registry; plugins: Plugin[] }>;
+export type Metrics = Readonly<{
+  registry: Registry;
+  plugins: Plugin[];
+  /** Counts one finished HTTP request and its latency. */
+  observeRequest(path: string, method: string, status: number, seconds: number): void;
+}>;
 
 export function createMetrics(orm: MikroORM): Metrics {
   const registry = new Registry();
@@ -46,18 +51,6 @@ export function createMetrics(orm: MikroORM): Metrics {
     },
   });
 
-  const observeRequests: Plugin = {
-    onResponse({ request, response }) {
-      const scope = requestScope.getStore();
-      if (!scope) return;
-      const pathname = new URL(request.url).pathname;
-      const labels = { route: ROUTES.has(pathname) ? pathname : 'other', method: request.method, status: String(response.status) };
-      const seconds = (performance.now() - scope.startedAt) / 1000;
-      requests.inc(labels);
-      duration.observe(labels, seconds);
-    },
-  };
-
   return Object.freeze({
     registry,
     plugins: [
@@ -81,15 +74,22 @@ export function createMetrics(orm: MikroORM): Metrics {
           graphql_envelop_schema_change: false,
         },
       }),
-      observeRequests,
     ],
+    observeRequest: (path, method, status, seconds) => {
+      const labels = { route: ROUTES.has(path) ? path : 'other', method, status: String(status) };
+      requests.inc(labels);
+      duration.observe(labels, seconds);
+    },
   });
 }
 
 type PoolStats = { numUsed(): number; numFree(): number; numPendingAcquires(): number };
 
-/** One line per request: method, path (never the query string), operation, status, duration, request id. */
-export function useAccessLog(logger: Logger): Plugin {
+/**
+ * Each finished request once: one access-log line (method, path — never the query string —,
+ * operation, status, duration, request id) and one metrics observation, from one measurement.
+ */
+export function useRequestObservation(logger: Logger, metrics: Metrics): Plugin {
   return {
     onExecute({ args }) {
       const scope = requestScope.getStore();
@@ -99,14 +99,11 @@ export function useAccessLog(logger: Logger): Plugin {
     onResponse({ request, response }) {
       const scope = requestScope.getStore();
       if (!scope) return;
+      const path = new URL(request.url).pathname;
+      const ms = performance.now() - scope.startedAt;
+      metrics.observeRequest(path, request.method, response.status, ms / 1000);
       logger.info(
-        {
-          method: request.method,
-          path: new URL(request.url).pathname,
-          operation: scope.operationName,
-          status: response.status,
-          durationMs: Math.round((performance.now() - scope.startedAt) * 10) / 10,
-        },
+        { method: request.method, path, operation: scope.operationName, status: response.status, durationMs: Math.round(ms * 10) / 10 },
         'request',
       );
     },

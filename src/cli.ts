@@ -1,6 +1,7 @@
 // Command line: serve | migrate | create-api-key | print-schema.
 // Heavy modules (ORM, PGlite, Yoga) are imported by the command that needs them, so usage and
 // configuration errors answer at once.
+import type { Cluster } from 'node:cluster';
 import { parseArgs } from 'node:util';
 import type { ApiKeyRoleName } from './entities/api-key.entity.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -25,8 +26,7 @@ class UsageError extends Error {}
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
 /** WORKERS > 1: this process only supervises; each worker is a full server on the shared port. */
-async function superviseWorkers(config: Config): Promise<void> {
-  const { default: cluster } = await import('node:cluster');
+function superviseWorkers(config: Config, cluster: Cluster): void {
   const logger = createLogger(config.logLevel, undefined, config.prettyLogs);
   let stopping = false;
   for (let i = 0; i < config.workers; i++) cluster.fork();
@@ -51,7 +51,7 @@ async function superviseWorkers(config: Config): Promise<void> {
 async function serve(config: Config): Promise<void> {
   if (config.workers > 1) {
     const { default: cluster } = await import('node:cluster');
-    if (cluster.isPrimary) return superviseWorkers(config);
+    if (cluster.isPrimary) return superviseWorkers(config, cluster);
   }
   const logger = createLogger(config.logLevel, undefined, config.prettyLogs);
   const { startServer } = await import('./server.js');

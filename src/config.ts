@@ -84,14 +84,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (metricsToken !== undefined && metricsToken.length < 16) {
     throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
   }
+  const url = databaseUrl(env);
   const workers = integer(env, 'WORKERS', 1, 1, 64);
-  if (workers > 1 && databaseUrl(env) === undefined) {
+  if (workers > 1 && url === undefined) {
     throw new ConfigError('WORKERS', 'above 1 needs DATABASE_URL: the embedded database belongs to one process');
   }
   return Object.freeze({
     port: integer(env, 'PORT', 8090, 0, 65535),
     host,
-    databaseUrl: databaseUrl(env),
+    databaseUrl: url,
     dataDir: path.resolve(env.DATA_DIR?.trim() || '.data'),
     logLevel,
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),

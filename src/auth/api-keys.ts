@@ -94,8 +94,9 @@ function detachedUser(user: User): User {
 export async function resolveViewer(em: EntityManager, key: string | undefined, cache?: ViewerCache, now = new Date()): Promise<Viewer | null> {
   if (key === undefined) return null;
   const hash = hashApiKey(key);
+  const expired = (expiresAt: Date | null) => expiresAt !== null && expiresAt <= now;
   const cached = cache?.get(hash, now.getTime());
-  if (cached) return cached.expiresAt !== null && cached.expiresAt <= now ? null : cached.viewer;
+  if (cached) return expired(cached.expiresAt) ? null : cached.viewer;
   let apiKey: ApiKey | null;
   try {
     apiKey = await em.findOne(ApiKey, { hash }, { populate: ['user'], strategy: 'joined' });
@@ -105,7 +106,7 @@ export async function resolveViewer(em: EntityManager, key: string | undefined, 
   if (!apiKey) return null;
   const viewer: Viewer = Object.freeze({ user: detachedUser(apiKey.user.getEntity()), apiKeyId: apiKey.id, role: apiKey.role });
   cache?.set(hash, viewer, apiKey.expiresAt, now.getTime());
-  return apiKey.expiresAt !== null && apiKey.expiresAt <= now ? null : viewer;
+  return expired(apiKey.expiresAt) ? null : viewer;
 }
 
 export type CreatedApiKey = Readonly<{ key: string; apiKey: ApiKey; user: User }>;

@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader (a runtime dependency), so the package needs no build step.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli.ts');
+// The compiled CLI (npm run build, run by npm install and npm pack): plain node, no loader.
+import '../dist/src/cli.js';

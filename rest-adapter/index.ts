@@ -1,12 +1,12 @@
 // The legacy REST contract (POST /api/organization) as a thin layer over the GraphQL schema: each
 // request runs fixed, pre-validated operations through Yoga's own envelop (same context factory,
 // auth, per-request EntityManager and plugins) and maps the result with one table.
-import { readFileSync } from 'node:fs';
 import { GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Plugin, YogaServerInstance } from 'graphql-yoga';
 import { BodyTooLargeError, readBodyWithLimit } from '../src/http/body-limit.js';
 import { jsonResponse } from '../src/http/json-response.js';
 import { isUuid } from '../src/uuid.js';
+import openapi from './openapi.json' with { type: 'json' };
 import { isJsonContentType, parseCreateOrganizationPayload } from './body.js';
 import { prepareRestDocuments, type RestOperationName } from './operation.js';
 import {
@@ -24,7 +24,7 @@ export type RestAdapterOptions = Readonly<{
   logError(error: unknown, message: string): void;
 }>;
 
-const OPENAPI_DOCUMENT = JSON.parse(readFileSync(new URL('./openapi.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+const OPENAPI_DOCUMENT = openapi as Record<string, unknown>;
 
 /** Paths under /api that belong to someone else (health probes); everything else under /api is ours. */
 const NOT_OURS = new Set(['/api/health', '/api/ready', '/api/live']);

@@ -1,5 +1,5 @@
-// postinstall: make the PGlite template so the first embedded start is quick. Never fails the install:
-// without the template the server initialises its database itself, only more slowly.
+// Part of `npm run build`: make the PGlite template so the first embedded start is quick. Never fails
+// the build: without the template the server initialises its database itself, only more slowly.
 import { makeTemplate } from '../src/db/pglite-template.js';
 
 try {

@@ -37,17 +37,18 @@ export function createMetrics(orm: MikroORM): Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  const pool = () => (orm.em.getConnection().getKnex().client as { pool?: PoolStats }).pool;
+  // The pg.Pool under MikroORM's connection (created on first use).
+  const pool = async (): Promise<PoolStats | undefined> => (await orm.em.getConnection().getNativeClient()) as PoolStats;
   new Gauge({
     name: 'db_pool_connections',
     help: 'Database pool connections by state (used, free, pending acquires)',
     labelNames: ['state'] as const,
     registers: [registry],
-    collect() {
-      const p = pool();
-      this.set({ state: 'used' }, p?.numUsed() ?? 0);
-      this.set({ state: 'free' }, p?.numFree() ?? 0);
-      this.set({ state: 'pending' }, p?.numPendingAcquires() ?? 0);
+    async collect() {
+      const p = await pool().catch(() => undefined);
+      this.set({ state: 'used' }, p ? p.totalCount - p.idleCount : 0);
+      this.set({ state: 'free' }, p?.idleCount ?? 0);
+      this.set({ state: 'pending' }, p?.waitingCount ?? 0);
     },
   });
 
@@ -83,7 +84,7 @@ export function createMetrics(orm: MikroORM): Metrics {
   });
 }
 
-type PoolStats = { numUsed(): number; numFree(): number; numPendingAcquires(): number };
+type PoolStats = { totalCount: number; idleCount: number; waitingCount: number };
 
 /**
  * Each finished request once: one access-log line (method, path — never the query string —,

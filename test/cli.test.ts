@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey, resolveViewer } from '../src/auth/api-keys.js';
 import { initORM } from '../src/db/orm.js';
 import { createScratchDatabase, usingPostgres } from './helpers.js';
+import { CLI } from './processes.js';
 
 const run = promisify(execFile);
-const BIN = path.resolve('bin/trieve-gateway.js');
 
 type Result = { code: number; stdout: string; stderr: string };
 
@@ -18,7 +18,7 @@ async function cli(args: string[], env: Record<string, string | undefined>): Pro
   const childEnv: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: 'warn', ...env };
   if (env.DATABASE_URL === undefined) delete childEnv.DATABASE_URL;
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: childEnv as NodeJS.ProcessEnv, timeout: 60_000 });
+    const { stdout, stderr } = await run(CLI[0], [...CLI.slice(1), ...args], { env: childEnv as NodeJS.ProcessEnv, timeout: 60_000 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -112,7 +112,7 @@ describe('serve', () => {
   it('starts, prints where GraphQL listens, answers health, and exits 0 on SIGTERM', async () => {
     const childEnv: Record<string, string | undefined> = { ...process.env, ...dbEnv, PORT: '0', LOG_LEVEL: 'info' };
     if (childEnv.DATABASE_URL === undefined) delete childEnv.DATABASE_URL;
-    const child = spawn(process.execPath, [BIN, 'serve'], { env: childEnv as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(CLI[0], [...CLI.slice(1), 'serve'], { env: childEnv as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

@@ -4,14 +4,15 @@ import http from 'node:http';
 import path from 'node:path';
 import { expect } from 'vitest';
 
-const BIN = path.resolve('bin/trieve-gateway.js');
+/** The CLI from the sources (tsx's loader), so `npm test` tests what is checked in, not a stale build. */
+export const CLI = [process.execPath, '--import', 'tsx', path.resolve('src/cli.ts')] as const;
 
 export type ServerProcess = Readonly<{ url: string; child: ChildProcess; exited: Promise<number | null>; output(): string }>;
 
 export async function startServerProcess(env: Record<string, string | undefined>): Promise<ServerProcess> {
   const childEnv: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env };
   for (const [name, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[name];
-  const child = spawn(process.execPath, [BIN, 'serve'], { env: childEnv as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(CLI[0], [...CLI.slice(1), 'serve'], { env: childEnv as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/auth/api-keys.js';
 import { loadConfig, type Config } from '../src/config.js';
@@ -12,7 +13,7 @@ import { migrationsList } from '../src/db/migrations/index.js';
 import { initORM } from '../src/db/orm.js';
 import { createLogger } from '../src/logger.js';
 import { startServer } from '../src/server.js';
-import { CREATE_ORGANIZATION, createScratchDatabase, createTestEnv, usingPostgres } from './helpers.js';
+import { CREATE_ORGANIZATION, createScratchDatabase, createTestEnv, usingPostgres, type TestEnv } from './helpers.js';
 
 const silent = createLogger('silent');
 let dataDir: string;
@@ -75,6 +76,20 @@ describe('migrations', () => {
   });
 });
 
+/** The database goes away under a running app: PostgreSQL refuses the scratch database, or the embedded one stops. */
+async function makeUnreachable(env: TestEnv): Promise<void> {
+  if (!env.databaseUrl) return env.db.close(); // stops the embedded database's server; the ORM cannot reconnect
+  const name = new URL(env.databaseUrl).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await admin.connect();
+  try {
+    await admin.query(`alter database "${name}" with allow_connections false`);
+    await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
+  } finally {
+    await admin.end();
+  }
+}
+
 describe('health', () => {
   it('is 200 {"status":"ok"} while the database answers and 503 when it does not', async () => {
     const env = await createTestEnv();
@@ -82,7 +97,7 @@ describe('health', () => {
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await ok.json()).toEqual({ status: 'ok' });
-    await env.db.orm.close(true);
+    await makeUnreachable(env);
     const down = await env.request('/api/health');
     expect(down.status).toBe(503);
     expect(await down.json()).toEqual({ status: 'unavailable' });

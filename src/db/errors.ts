@@ -19,7 +19,8 @@ const UNAVAILABLE_CODES = new Set([
 ]);
 
 /** node-postgres reports a dropped or dead connection without a code; these are its exact words. */
-const PG_CONNECTION_LOST = /^(Connection terminated( unexpectedly| due to connection timeout)?|Client has encountered a connection error and is not queryable|timeout expired)$/;
+const PG_CONNECTION_LOST =
+  /^(Connection terminated( unexpectedly| due to connection timeout)?|Client has encountered a connection error and is not queryable|timeout expired|timeout exceeded when trying to connect)$/;
 
 /** Thrown where a database error is first seen and means "not reachable"; carries no SQL. */
 export class DatabaseUnavailableError extends Error {
@@ -45,7 +46,6 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (e instanceof ConnectionException || e instanceof DatabaseUnavailableError) return true;
     const { code, name, message } = e as { code?: unknown; name?: unknown; message?: unknown };
     if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
-    if (name === 'KnexTimeoutError') return true; // no pooled connection came free in time
     // MikroORM prefixes the driver's message with the (multi-line) SQL and " - ".
     return typeof message === 'string' && PG_CONNECTION_LOST.test(message.replace(/^[\s\S]* - /, ''));
   });

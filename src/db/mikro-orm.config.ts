@@ -7,12 +7,11 @@ import { UserSchema } from '../entities/user.entity.js';
 
 export const entities = [UserSchema, OrganizationSchema, MembershipSchema, ApiKeySchema, IdempotencyKeySchema];
 
-export function ormConfig(clientUrl: string, overrides: Options = {}): Options {
+export function ormConfig(clientUrl: string, overrides: Partial<Options> = {}): Partial<Options> {
   return defineConfig({
     clientUrl,
     entities,
     migrations: { tableName: 'mikro_orm_migrations', transactional: true, allOrNothing: true, snapshot: false },
-    discovery: { disableDynamicFileAccess: true },
     ensureDatabase: false,
     allowGlobalContext: false,
     debug: false,

@@ -20,7 +20,7 @@ export type InitOptions = Readonly<{
   migrate?: boolean;
   /** Where MikroORM's own messages (migrator) go; silent when absent. */
   logger?: Logger;
-  overrides?: Options;
+  overrides?: Partial<Options>;
 }>;
 
 export async function initORM(
@@ -37,34 +37,28 @@ export async function initORM(
     const migrator = migrate
       ? await Promise.all([import('@mikro-orm/migrations'), import('./migrations/index.js')])
       : undefined;
-    const orm = await MikroORM.init(
+    // (Cast: init infers a readonly entities tuple that the plain MikroORM type used elsewhere does not carry.)
+    const orm = (await MikroORM.init(
       ormConfig(clientUrl, {
         ...(migrator && {
           extensions: [migrator[0].Migrator],
           // Listed in code, so they load the same way under tsx, a bundler or compiled JS.
           migrations: { ...ormConfig(clientUrl).migrations, migrationsList: migrator[1].migrationsList },
         }),
-        pool: { ...pool, acquireTimeoutMillis: 10_000 },
-        // A server that does not answer fails the request in 2 s instead of hanging it.
-        driverOptions: {
-          connection: { connectionTimeoutMillis: 2_000 },
-          // knex reports dropped connections through its own logger (console by default).
-          log: {
-            warn: (message: string) => logger?.warn({ db: true }, message),
-            error: (message: string) => logger?.error({ db: true }, message),
-            deprecate: () => {},
-            debug: () => {},
-          },
-        },
+        pool,
+        // Passed to pg.Pool. A server that does not answer, or a pool with no connection free, fails
+        // the request in 2 s (503, retry) instead of hanging it.
+        driverOptions: { connectionTimeoutMillis: 2_000 },
+        // The ORM's own messages (migrator; dropped pooled connections, which MikroORM logs as warnings).
         logger: (message: string) => logger?.info({ orm: true }, message),
         ...overrides,
       }),
-    );
+    )) as unknown as MikroORM;
     let applied: string[] = [];
     if (migrate) {
       // Embedded mode has one process by construction; on a shared server, instances that start
       // together take turns, so exactly one applies each pending migration.
-      const up = async () => (await orm.getMigrator().up()).map((m) => m.name);
+      const up = async () => (await orm.migrator.up()).map((m) => m.name);
       try {
         applied = embedded ? await up() : await withMigrationLock(clientUrl, up);
       } catch (error) {

@@ -24,7 +24,7 @@ export const ApiKeySchema = defineEntity({
   tableName: 'api_keys',
   properties: (p) => ({
     id: p.uuid().primary(),
-    user: p.manyToOne(UserSchema).ref().deleteRule('cascade').index('api_keys_user_id_index'),
+    user: p.manyToOne(UserSchema).ref().deleteRule('cascade').updateRule('cascade').index('api_keys_user_id_index'),
     label: p.text(),
     role: p.integer(),
     hash: p.text().unique('api_keys_hash_key'),

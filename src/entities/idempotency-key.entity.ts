@@ -19,7 +19,7 @@ export const IdempotencyKeySchema = defineEntity({
   class: IdempotencyKey,
   tableName: 'idempotency_keys',
   properties: (p) => ({
-    user: p.manyToOne(UserSchema).ref().primary().deleteRule('cascade'),
+    user: p.manyToOne(UserSchema).ref().primary().deleteRule('cascade').updateRule('cascade'),
     key: p.text().primary(),
     requestHash: p.text(),
     organizationId: p.uuid(),

@@ -22,8 +22,8 @@ export const MembershipSchema = defineEntity({
   uniques: [{ name: 'user_organizations_user_id_organization_id_key', properties: ['user', 'organization'] }],
   properties: (p) => ({
     id: p.uuid().primary(),
-    user: p.manyToOne(UserSchema).ref().deleteRule('cascade'),
-    organization: p.manyToOne(OrganizationSchema).ref().deleteRule('cascade').index('user_organizations_organization_id_index'),
+    user: p.manyToOne(UserSchema).ref().deleteRule('cascade').updateRule('cascade'),
+    organization: p.manyToOne(OrganizationSchema).ref().deleteRule('cascade').updateRule('cascade').index('user_organizations_organization_id_index'),
     role: p.integer(),
     createdAt: p.datetime(3),
     updatedAt: p.datetime(3).onUpdate(() => new Date()),

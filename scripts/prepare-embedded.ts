@@ -1,11 +1,16 @@
-// Part of `npm run build`: make the PGlite template so the first embedded start is quick. Never fails
-// the build: without the template the server initialises its database itself, only more slowly.
+// Part of `npm run build`: make the embedded database template (created and migrated by this build's
+// own code) so the first embedded start is quick. Never fails the build: without the template the
+// server initialises its database itself, only more slowly.
+import { initORM } from '../src/db/orm.js';
 import { makeTemplate } from '../src/db/pglite-template.js';
 
 try {
   const started = performance.now();
-  const file = await makeTemplate();
-  process.stdout.write(`embedded database template ready (${file}, ${Math.round(performance.now() - started)} ms)\n`);
+  const dir = await makeTemplate(async (dataDir) => {
+    const db = await initORM({ databaseUrl: undefined, dataDir }, { migrate: true });
+    await db.close();
+  });
+  process.stdout.write(`embedded database template ready (${dir}, ${Math.round(performance.now() - started)} ms)\n`);
 } catch (error) {
   process.stderr.write(`warning: could not prepare the embedded database template (${(error as Error).message}); the first start will be slower\n`);
 }

@@ -2,7 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createApp } from './app.js';
+import type { App } from './app.js';
 import type { Config } from './config.js';
 import { initORM } from './db/orm.js';
 import type { Logger } from './logger.js';
@@ -17,10 +17,13 @@ export type RunningServer = Readonly<{
 const DRAIN_TIMEOUT_MS = 10_000;
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  // The request pipeline's modules load while the database opens (a new embedded one is copied from
+  // its template on libuv's thread pool meanwhile).
+  const appModule = import('./app.js');
   const db = await initORM(config, { migrate: config.migrateOnStart, logger });
-  let app: ReturnType<typeof createApp>;
+  let app: App;
   try {
-    app = createApp({ orm: db.orm, config, logger });
+    app = (await appModule).createApp({ orm: db.orm, config, logger });
   } catch (error) {
     await db.close();
     throw error;

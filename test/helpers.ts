@@ -59,7 +59,7 @@ export async function createTestEnv(options: Partial<AppConfig> = {}): Promise<T
   const scratch = usingPostgres ? await createScratchDatabase() : undefined;
   const logLines: string[] = [];
   const logger = createLogger('info', { write: (line: string) => void logLines.push(line) });
-  const db = await initORM({ databaseUrl: scratch?.url, dataDir: '' }, { inMemory: true, migrate: true });
+  const db = await initORM({ databaseUrl: scratch?.url, dataDir: '' }, { throwAway: true, migrate: true });
   const app = createApp({ orm: db.orm, config: { ...DEFAULT_APP_CONFIG, ...options }, logger });
   const request = (path: string, init?: RequestInit) => app.fetch(new Request(`http://gateway.test${path}`, init));
   return Object.freeze({

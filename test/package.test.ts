@@ -54,7 +54,8 @@ describe.skipIf(usingPostgres)('the packed tarball (embedded runs only)', () => 
   it('ships the build, the bin and the embedded template, and no tests, bench or TypeScript sources', () => {
     const files = JSON.parse(readFileSync(path.join(work, 'files.json'), 'utf8')) as string[];
     expect(files).toEqual(expect.arrayContaining(['bin/trieve-gateway.js', 'dist/src/cli.js', 'dist/rest-adapter/openapi.json', 'schema.graphql', 'README.md']));
-    expect(files.some((f) => /^dist\/embedded\/pglite-[\d.]+\.tar\.gz$/.test(f))).toBe(true);
+    expect(files.some((f) => /^dist\/embedded\/pglite-[\d.]+\/PG_VERSION$/.test(f))).toBe(true);
+    expect(files.some((f) => /^dist\/embedded\/pglite-[\d.]+\.dirs\.json$/.test(f))).toBe(true);
     expect(files.filter((f) => /^(test|bench|src|scripts|rest-adapter)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
   });
 

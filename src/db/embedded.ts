@@ -1,11 +1,12 @@
 // Embedded PostgreSQL: PGlite (Postgres in WebAssembly) kept on disk and served to the ordinary `pg`
 // driver over loopback, so embedded and server mode share one driver path and one set of migrations.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { acquireDataDirLock } from './data-dir-lock.js';
-import { loadTemplate } from './pglite-template.js';
+import { copyTemplateTo } from './pglite-template.js';
 
 export type EmbeddedPostgres = Readonly<{
   /** A postgres:// URL for the `pg` driver. Serves exactly one connection at a time. */
@@ -14,21 +15,28 @@ export type EmbeddedPostgres = Readonly<{
   close(): Promise<void>;
 }>;
 
-/** `dataDir` undefined: an in-memory database (tests). */
+/** `dataDir` undefined: a throw-away database in a temporary folder, removed on close (tests). */
 export async function startEmbeddedPostgres(dataDir: string | undefined): Promise<EmbeddedPostgres> {
   let releaseLock = () => {};
+  let removeScratch = () => {};
   if (dataDir) {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     releaseLock = acquireDataDirLock(dataDir);
+  } else {
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-pglite-'));
+    removeScratch = () => fs.rmSync(scratch, { recursive: true, force: true });
+    dataDir = scratch;
   }
   let db: PGlite | undefined;
   try {
-    const pgdata = dataDir ? path.join(dataDir, 'pgdata') : undefined;
-    // A new database starts as a copy of the install-time template when there is one (see
-    // pglite-template.ts); an existing one is opened as it is.
-    const fresh = !pgdata || !fs.existsSync(path.join(pgdata, 'PG_VERSION'));
-    const template = fresh ? loadTemplate() : undefined;
-    db = await PGlite.create({ dataDir: pgdata ?? 'memory://', ...(template && { loadDataDir: template }) });
+    const pgdata = path.join(dataDir, 'pgdata');
+    // A new database starts as a copy of the build-time template when there is one (see
+    // pglite-template.ts; without it PGlite runs initdb, only more slowly); an existing one is opened as it is.
+    if (!fs.existsSync(path.join(pgdata, 'PG_VERSION'))) {
+      if (fs.existsSync(pgdata) && fs.readdirSync(pgdata).length === 0) fs.rmdirSync(pgdata);
+      if (!fs.existsSync(pgdata)) await copyTemplateTo(pgdata);
+    }
+    db = await PGlite.create({ dataDir: pgdata });
     // One connection at a time: PGlite is a single session, so two transactions can never interleave.
     const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 1 });
     await server.start();
@@ -43,12 +51,14 @@ export async function startEmbeddedPostgres(dataDir: string | undefined): Promis
             await pglite.close();
           } finally {
             releaseLock();
+            removeScratch();
           }
         })()),
     });
   } catch (error) {
     await db?.close().catch(() => {});
     releaseLock();
+    removeScratch();
     throw error;
   }
 }

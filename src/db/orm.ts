@@ -15,8 +15,8 @@ export type Database = Readonly<{
 }>;
 
 export type InitOptions = Readonly<{
-  /** Embedded only: keep the database in memory instead of under dataDir (tests). */
-  inMemory?: boolean;
+  /** Embedded only: a throw-away database in a temporary folder instead of dataDir, removed on close (tests). */
+  throwAway?: boolean;
   migrate?: boolean;
   /** Where MikroORM's own messages (migrator) go; silent when absent. */
   logger?: Logger;
@@ -25,10 +25,10 @@ export type InitOptions = Readonly<{
 
 export async function initORM(
   config: Pick<Config, 'databaseUrl' | 'dataDir'>,
-  { inMemory = false, migrate = false, logger, overrides = {} }: InitOptions = {},
+  { throwAway = false, migrate = false, logger, overrides = {} }: InitOptions = {},
 ): Promise<Database> {
   // PGlite is loaded only in embedded mode: a PostgreSQL deployment never pays for it.
-  const embedded = config.databaseUrl ? undefined : await (await import('./embedded.js')).startEmbeddedPostgres(inMemory ? undefined : config.dataDir);
+  const embedded = config.databaseUrl ? undefined : await (await import('./embedded.js')).startEmbeddedPostgres(throwAway ? undefined : config.dataDir);
   try {
     const clientUrl = config.databaseUrl ?? embedded!.clientUrl;
     const pool = embedded ? { min: 0, max: 1 } : { min: 0, max: 10 };

@@ -42,8 +42,9 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
 
 export type AppOptions = Readonly<{ orm: MikroORM; config: AppConfig; logger: Logger }>;
 
-const EXAMPLE_OPERATION = `# Create an API key first:
+const EXAMPLE_OPERATION = `# Create an API key in another terminal (this server keeps running):
 #   npm run --silent cli -- create-api-key --email you@example.com
+#   (installed as a package: npx trieve-gateway create-api-key --email you@example.com)
 # then put it in the Headers pane below: {"Authorization": "Bearer tr-..."}
 
 mutation CreateOrganization {

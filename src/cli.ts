@@ -5,7 +5,9 @@ import type { Cluster } from 'node:cluster';
 import { parseArgs } from 'node:util';
 import type { ApiKeyRoleName } from './entities/api-key.entity.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import type { CreateApiKeyAnswer } from './admin-socket.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
+import type { Database } from './db/orm.js';
 import { createLogger } from './logger.js';
 
 const API_KEY_ROLES: readonly ApiKeyRoleName[] = ['read', 'admin', 'owner'];
@@ -58,6 +60,9 @@ async function serve(config: Config): Promise<void> {
   const server = await startServer(config, logger);
   logger.info({ url: server.url, database: config.databaseUrl ? 'postgresql' : `embedded PGlite in ${config.dataDir}` }, 'listening');
   process.stdout.write(`GraphQL and GraphiQL: ${server.url}/graphql\nREST: POST ${server.url}/api/organization\n`);
+  if (server.needsFirstApiKey) {
+    process.stdout.write(`No API key yet. Create one now, in another terminal (this server keeps running):\n  ${cliCommand('create-api-key --email you@example.com')}\n`);
+  }
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -81,12 +86,43 @@ async function serve(config: Config): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-async function migrate(config: Config): Promise<void> {
-  const logger = createLogger(config.logLevel);
+/** How the user runs this CLI: through npm in the repository, or the installed bin. */
+function cliCommand(args: string): string {
+  const dataDir = process.env.DATA_DIR?.trim() ? `DATA_DIR=${process.env.DATA_DIR.trim()} ` : '';
+  const viaNpmScript = ['start', 'dev', 'cli'].includes(process.env.npm_lifecycle_event ?? '');
+  return viaNpmScript ? `${dataDir}npm run --silent cli -- ${args}` : `${dataDir}npx trieve-gateway ${args}`;
+}
+
+/**
+ * Runs a database command here, or, when a live embedded server holds the data directory, inside that
+ * server through its admin socket (src/admin-socket.ts). Without a socket the lock's error stands.
+ */
+async function withDatabase<T>(config: Config, migrateFirst: boolean, local: (db: Database) => Promise<T>, remote: (socket: string) => Promise<T>): Promise<T> {
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const { initORM } = await import('./db/orm.js');
-  const db = await initORM(config, { migrate: true, logger });
-  await db.close();
-  process.stdout.write(db.applied.length ? `Applied ${db.applied.join(', ')}\n` : 'Database is up to date\n');
+  let db: Database;
+  try {
+    db = await initORM(config, { migrate: migrateFirst, logger });
+  } catch (error) {
+    if (error instanceof DataDirInUseError && error.adminSocket) return remote(error.adminSocket);
+    throw error;
+  }
+  try {
+    return await local(db);
+  } finally {
+    await db.close();
+  }
+}
+
+async function migrate(config: Config): Promise<void> {
+  const { callAdminSocket } = await import('./admin-socket.js');
+  const applied = await withDatabase(
+    config,
+    true,
+    async (db) => db.applied,
+    async (socket) => (await callAdminSocket<{ applied: string[] }>(socket, 'migrate')).applied,
+  );
+  process.stdout.write(applied.length ? `Applied ${applied.join(', ')}\n` : 'Database is up to date\n');
 }
 
 async function createApiKeyCommand(config: Config, args: string[]): Promise<void> {
@@ -109,24 +145,23 @@ async function createApiKeyCommand(config: Config, args: string[]): Promise<void
     if (!Number.isInteger(days) || days < 1) throw new UsageError('--expires-in-days must be a whole number of days, at least 1');
     expiresAt = new Date(Date.now() + days * 86_400_000);
   }
-  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const [{ initORM }, { createApiKey }] = await Promise.all([import('./db/orm.js'), import('./auth/api-keys.js')]);
-  const db = await initORM(config, { migrate: config.migrateOnStart, logger });
-  try {
-    const { key, apiKey, user } = await createApiKey(db.orm.em.fork(), {
-      email,
-      label: values.name ?? 'default',
-      role: values.role as ApiKeyRoleName,
-      expiresAt,
-    });
-    process.stdout.write(
-      `Created API key "${apiKey.label}" (role ${values.role}${expiresAt ? `, expires ${expiresAt.toISOString()}` : ''}) for ${user.email}.\n` +
-        'It is shown only this once; it is stored as a hash. Send it as "Authorization: Bearer <key>".\n' +
-        `${key}\n`,
-    );
-  } finally {
-    await db.close();
-  }
+  const label = values.name ?? 'default';
+  const role = values.role as ApiKeyRoleName;
+  const [{ createApiKey }, { callAdminSocket }] = await Promise.all([import('./auth/api-keys.js'), import('./admin-socket.js')]);
+  const created = await withDatabase(
+    config,
+    config.migrateOnStart,
+    async (db) => {
+      const { key, apiKey, user } = await createApiKey(db.orm.em.fork(), { email, label, role, expiresAt });
+      return { key, label: apiKey.label, email: user.email };
+    },
+    (socket) => callAdminSocket<CreateApiKeyAnswer>(socket, 'create-api-key', { email, label, role, expiresAt: expiresAt?.toISOString() ?? null }),
+  );
+  process.stdout.write(
+    `Created API key "${created.label}" (role ${role}${expiresAt ? `, expires ${expiresAt.toISOString()}` : ''}) for ${created.email}.\n` +
+      'It is shown only this once; it is stored as a hash. Send it as "Authorization: Bearer <key>".\n' +
+      `${created.key}\n`,
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {

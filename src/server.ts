@@ -2,6 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { startAdminSocket, type AdminSocket } from './admin-socket.js';
 import type { App } from './app.js';
 import type { Config } from './config.js';
 import { initORM } from './db/orm.js';
@@ -9,6 +10,8 @@ import type { Logger } from './logger.js';
 
 export type RunningServer = Readonly<{
   url: string;
+  /** Embedded and no API key exists yet: a first run (the CLI says how to make one). */
+  needsFirstApiKey: boolean;
   /** Stop accepting, let in-flight requests finish, close the pool and the embedded database. */
   close(): Promise<void>;
 }>;
@@ -39,11 +42,27 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await db.close();
     throw error;
   }
+  // Embedded: the CLI reaches this database through the server while it runs (src/admin-socket.ts).
+  let admin: AdminSocket | undefined;
+  let needsFirstApiKey = false;
+  if (db.embedded) {
+    try {
+      admin = await startAdminSocket(config.dataDir, db, logger);
+      const [row] = await db.orm.em.fork().getConnection().execute<{ any: boolean }[]>('select exists (select 1 from api_keys) as any');
+      needsFirstApiKey = !row?.any;
+    } catch (error) {
+      await new Promise((resolve) => server.close(resolve));
+      await admin?.close();
+      await db.close();
+      throw error;
+    }
+  }
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let closing: Promise<void> | undefined;
   return Object.freeze({
     url: `http://${host}:${port}`,
+    needsFirstApiKey,
     close: () =>
       (closing ??= (async () => {
         // Readiness turns 503 first; the listener keeps serving while load balancers notice.
@@ -54,6 +73,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         const timer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
         await drained;
         clearTimeout(timer);
+        await admin?.close();
         await db.close();
       })()),
   });

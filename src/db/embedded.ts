@@ -5,23 +5,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import { acquireDataDirLock } from './data-dir-lock.js';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { copyTemplateTo } from './pglite-template.js';
 
 export type EmbeddedPostgres = Readonly<{
   /** A postgres:// URL for the `pg` driver. Serves exactly one connection at a time. */
   clientUrl: string;
+  /** Names the server's admin socket in the data directory's lock file (a throw-away database has none). */
+  advertiseAdminSocket(socketPath: string): void;
   /** Stop serving, flush and close the data directory, release the lock. Idempotent. */
   close(): Promise<void>;
 }>;
 
 /** `dataDir` undefined: a throw-away database in a temporary folder, removed on close (tests). */
 export async function startEmbeddedPostgres(dataDir: string | undefined): Promise<EmbeddedPostgres> {
-  let releaseLock = () => {};
+  let lock: DataDirLock | undefined;
+  const releaseLock = () => lock?.release();
   let removeScratch = () => {};
   if (dataDir) {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    releaseLock = acquireDataDirLock(dataDir);
+    lock = acquireDataDirLock(dataDir);
   } else {
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-pglite-'));
     removeScratch = () => fs.rmSync(scratch, { recursive: true, force: true });
@@ -44,6 +47,7 @@ export async function startEmbeddedPostgres(dataDir: string | undefined): Promis
     const pglite = db;
     return Object.freeze({
       clientUrl: `postgres://postgres@${server.getServerConn()}/postgres`,
+      advertiseAdminSocket: (socketPath: string) => lock?.advertise(socketPath),
       close: () =>
         (closing ??= (async () => {
           try {

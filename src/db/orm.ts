@@ -1,8 +1,10 @@
 // Opens the ORM on PostgreSQL (DATABASE_URL) or on the embedded PGlite; the one place that knows both.
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { migrationsList } from './migrations/index.js';
 import { ormConfig } from './mikro-orm.config.js';
 
 export type Database = Readonly<{
@@ -10,6 +12,10 @@ export type Database = Readonly<{
   embedded: boolean;
   /** The migrations this start applied (with `migrate`). */
   applied: readonly string[];
+  /** Applies pending migrations now; returns their names. */
+  migrate(): Promise<string[]>;
+  /** Embedded: names the admin socket in the data directory's lock file, for the CLI. */
+  advertiseAdminSocket(socketPath: string): void;
   /** Close the pool, then (embedded) flush and close the data directory. Idempotent. */
   close(): Promise<void>;
 }>;
@@ -32,19 +38,12 @@ export async function initORM(
   try {
     const clientUrl = config.databaseUrl ?? embedded!.clientUrl;
     const pool = embedded ? { min: 0, max: 1 } : { min: 0, max: 10 };
-    // The migrator and the migrations are loaded only when migrating: a server started with
-    // MIGRATE_ON_START=false never holds them in memory.
-    const migrator = migrate
-      ? await Promise.all([import('@mikro-orm/migrations'), import('./migrations/index.js')])
-      : undefined;
     // (Cast: init infers a readonly entities tuple that the plain MikroORM type used elsewhere does not carry.)
     const orm = (await MikroORM.init(
       ormConfig(clientUrl, {
-        ...(migrator && {
-          extensions: [migrator[0].Migrator],
-          // Listed in code, so they load the same way under tsx, a bundler or compiled JS.
-          migrations: { ...ormConfig(clientUrl).migrations, migrationsList: migrator[1].migrationsList },
-        }),
+        extensions: [Migrator],
+        // Listed in code, so they load the same way under tsx, a bundler or compiled JS.
+        migrations: { ...ormConfig(clientUrl).migrations, migrationsList },
         pool,
         // Passed to pg.Pool. A server that does not answer, or a pool with no connection free, fails
         // the request in 2 s (503, retry) instead of hanging it.
@@ -54,13 +53,16 @@ export async function initORM(
         ...overrides,
       }),
     )) as unknown as MikroORM;
+    // Embedded mode has one process by construction; on a shared server, instances that start
+    // together take turns, so exactly one applies each pending migration.
+    const applyMigrations = async () => {
+      const up = async () => (await orm.migrator.up()).map((m) => m.name);
+      return embedded ? up() : withMigrationLock(clientUrl, up);
+    };
     let applied: string[] = [];
     if (migrate) {
-      // Embedded mode has one process by construction; on a shared server, instances that start
-      // together take turns, so exactly one applies each pending migration.
-      const up = async () => (await orm.migrator.up()).map((m) => m.name);
       try {
-        applied = embedded ? await up() : await withMigrationLock(clientUrl, up);
+        applied = await applyMigrations();
       } catch (error) {
         await orm.close(true);
         throw error;
@@ -71,6 +73,8 @@ export async function initORM(
       orm,
       embedded: Boolean(embedded),
       applied,
+      migrate: applyMigrations,
+      advertiseAdminSocket: (socketPath: string) => embedded?.advertiseAdminSocket(socketPath),
       close: () =>
         (closing ??= (async () => {
           try {

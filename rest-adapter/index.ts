@@ -5,7 +5,7 @@ import { GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSche
 import type { Plugin, YogaServerInstance } from 'graphql-yoga';
 import { BodyTooLargeError, readBodyWithLimit } from '../src/http/body-limit.js';
 import { jsonResponse } from '../src/http/json-response.js';
-import { isUuid } from '../src/uuid.js';
+import { parseUuidLoosely } from '../src/uuid.js';
 import openapi from './openapi.json' with { type: 'json' };
 import { isJsonContentType, parseCreateOrganizationPayload } from './body.js';
 import { prepareRestDocuments, type RestOperationName } from './operation.js';
@@ -60,28 +60,30 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
     const contextValue = await enveloped.contextFactory();
     const run = runner(enveloped, contextValue);
 
-    // Upstream checks credentials and TR-Organization before it reads the body. The body is decoded
-    // first here, but a refusal of it is only answered once the caller is known to be authenticated,
-    // so the answers (and their order) are upstream's, and a valid request runs one operation.
-    const organizationHeader = request.headers.get('tr-organization');
+    // Upstream's order: its auth middleware handles TR-Organization (alias x-organization) first, before
+    // credentials are required; then actix refuses a wrong content type; then the user is required;
+    // then the body. A valid request with credentials still runs one operation (the create).
+    const organizationHeader = request.headers.get('tr-organization') ?? request.headers.get('x-organization');
+    let anonymous = false;
     if (organizationHeader !== null) {
-      if (!isUuid(organizationHeader)) {
-        const caller = await run('RestCaller');
-        if (caller.response) return caller.response;
-        return caller.data.viewer ? CONTRACT_ERRORS.badOrganizationHeader : CONTRACT_ERRORS.unauthorized;
-      }
-      const caller = await run('RestCallerInOrganization', { organizationId: organizationHeader });
+      const organizationId = parseUuidLoosely(organizationHeader);
+      if (organizationId === null) return CONTRACT_ERRORS.badOrganizationHeader;
+      const caller = await run('RestCallerInOrganization', { organizationId });
       if (caller.response) return caller.response;
-      if (!caller.data.viewer) return CONTRACT_ERRORS.unauthorized;
-      const access = caller.data.organizationAccess as 'MEMBER' | 'NOT_MEMBER' | 'NOT_FOUND';
-      if (access !== 'MEMBER') return ORGANIZATION_ACCESS_RESPONSES[access];
+      const access = caller.data.organizationAccess as 'MEMBER' | 'NOT_MEMBER' | 'NOT_FOUND' | null;
+      if (access === 'NOT_FOUND') return ORGANIZATION_ACCESS_RESPONSES.NOT_FOUND;
+      if (!caller.data.viewer) anonymous = true;
+      else if (access === 'NOT_MEMBER') return ORGANIZATION_ACCESS_RESPONSES.NOT_MEMBER;
     }
+    if (!isJsonContentType(request.headers.get('content-type'))) {
+      return CONTRACT_ERRORS.json('Content type header error', 'Content type error');
+    }
+    if (anonymous) return CONTRACT_ERRORS.unauthorized;
 
-    const payload = isJsonContentType(request.headers.get('content-type'))
-      ? parseCreateOrganizationPayload(await readBodyWithLimit(request, options.maxBodyBytes))
-      : CONTRACT_ERRORS.json('Content type header error', 'Content type error');
+    const payload = parseCreateOrganizationPayload(await readBodyWithLimit(request, options.maxBodyBytes));
     if ('status' in payload) {
       if (organizationHeader !== null) return payload; // the caller was checked above
+      // Without credentials upstream answers 401 before a body error.
       const caller = await run('RestCaller');
       if (caller.response) return caller.response;
       return caller.data.viewer ? payload : CONTRACT_ERRORS.unauthorized;

@@ -54,12 +54,23 @@ export const ORGANIZATION_ACCESS_RESPONSES: Record<'NOT_MEMBER' | 'NOT_FOUND', C
   NOT_FOUND: message(404, 'Not Found: Organization not found'),
 };
 
+/** Upstream's fixed third part of a `Json Deserialization Error`, by its type. */
+export const JSON_ERROR_SOLUTIONS = {
+  'Content type header error': 'Ensure the content type request header of the HTTP request is set as `Content-Type: application/json`.',
+  'Payload error': 'Check that the JSON payload matches the expected structure.',
+  'Syntax error in JSON': 'Fix syntax errors in the JSON payload to adhere to JSON formatting rules.',
+  'Data error in JSON': 'Ensure that the data in the JSON payload is valid and consistent with the expected schema.',
+  'Unexpected end of JSON input': 'Ensure that the JSON payload is complete and not truncated.',
+  'Other JSON payload error': "Inspect the JSON payload and the server's handling of JSON requests for any issues.",
+} as const;
+
 export const CONTRACT_ERRORS = {
   unauthorized: ERROR_CODE_RESPONSES.UNAUTHENTICATED!,
-  badOrganizationHeader: message(400, 'Bad Request: TR-Organization header must be a UUID'),
+  badOrganizationHeader: message(400, 'Could not convert Organization to UUID'),
   notFound: message(404, 'Not Found'),
   methodNotAllowed: (allow: string): ContractResponse => ({ ...message(405, 'Method Not Allowed'), headers: { allow } }),
   payloadTooLarge: (limit: number) => message(413, `Payload Too Large: the request body is larger than ${limit} bytes`),
   internal: message(500, 'Internal server error'),
-  json: (type: string, detail: string) => message(400, `Json Deserialization Error: *Type* : ${type} | *Message* : ${detail}`),
+  json: (type: keyof typeof JSON_ERROR_SOLUTIONS, detail: string) =>
+    message(400, `Json Deserialization Error: *Type* : ${type} | *Message* : ${detail} | ${JSON_ERROR_SOLUTIONS[type]}`),
 };

@@ -102,7 +102,12 @@ describe('key format', () => {
     expect(readApiKey(new Headers({ authorization: 'Bearer abc' }))).toBe('abc');
     expect(readApiKey(new Headers({ authorization: 'abc' }))).toBe('abc');
     expect(readApiKey(new Headers({ 'x-api-key': 'xyz' }))).toBe('xyz');
-    expect(readApiKey(new Headers({ authorization: 'Bearer ', 'x-api-key': 'xyz' }))).toBe('xyz');
+    expect(readApiKey(new Headers({ 'x-api-key': 'Bearer xyz' }))).toBe('xyz');
+    // With an Authorization header present it alone counts, even when it carries no usable key.
+    expect(readApiKey(new Headers({ authorization: 'abc', 'x-api-key': 'xyz' }))).toBe('abc');
+    expect(readApiKey(new Headers({ authorization: 'Bearer ', 'x-api-key': 'xyz' }))).toBeUndefined();
+    expect(readApiKey(new Headers({ authorization: '', 'x-api-key': 'xyz' }))).toBeUndefined();
+    expect(readApiKey(new Headers({ authorization: `Bearer ${'k'.repeat(300)}`, 'x-api-key': 'xyz' }))).toBeUndefined();
     expect(readApiKey(new Headers())).toBeUndefined();
   });
 });

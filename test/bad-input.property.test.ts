@@ -128,7 +128,9 @@ describe('the name rules, both directions, over REST and GraphQL', () => {
           const [row] = await env.sql<{ name: string }>('select name from organizations where id = ?', [outcome.created!.id]);
           expect(row!.name).toBe(name);
         } else {
-          expect(outcome.refused).toMatch(/^Organization name must /);
+          // serde_json refuses an escaped lone surrogate before the name rules see it (REST only).
+          const serdeRefusal = /^Json Deserialization Error: \*Type\* : Syntax error in JSON \| \*Message\* : Json deserialize error: (lone leading surrogate in hex escape|unexpected end of hex escape) at line 1 column \d+ \| /;
+          expect(outcome.refused).toMatch(viaRest && !name.isWellFormed() ? serdeRefusal : /^Organization name must /);
           expect(await rowCount()).toBe(before);
         }
       }),

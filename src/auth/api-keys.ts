@@ -39,17 +39,17 @@ export function hashApiKey(key: string): string {
 }
 
 /**
- * The credential a request carries, as upstream reads it: `Authorization: <key>` or
- * `Authorization: Bearer <key>` ("Bearer " exactly), else `x-api-key`.
+ * The credential a request carries, as upstream reads it: when an `Authorization` header is present
+ * it alone counts, as `Bearer <key>` ("Bearer " exactly) or the raw key; only without one is
+ * `x-api-key` read, with a `Bearer ` prefix stripped there too. Empty or overlong: no key.
  */
 export function readApiKey(headers: Headers): string | undefined {
-  const usable = (value: string | null): string | undefined => {
-    if (value === null) return undefined;
-    // Headers arrive trimmed, so "Bearer " with nothing after it is just "Bearer": no key.
-    const key = value === 'Bearer' ? '' : value.startsWith('Bearer ') ? value.slice('Bearer '.length) : value;
-    return key === '' || key.length > MAX_KEY_LENGTH ? undefined : key;
-  };
-  return usable(headers.get('authorization')) ?? usable(headers.get('x-api-key'));
+  const authorization = headers.get('authorization');
+  const value = authorization ?? headers.get('x-api-key');
+  if (value === null) return undefined;
+  // Headers arrive trimmed, so "Bearer " with nothing after it is just "Bearer": no key.
+  const key = value === 'Bearer' ? '' : value.startsWith('Bearer ') ? value.slice('Bearer '.length) : value;
+  return key === '' || key.length > MAX_KEY_LENGTH ? undefined : key;
 }
 
 type CachedKey = Readonly<{ viewer: Viewer; expiresAt: Date | null; cachedUntil: number }>;

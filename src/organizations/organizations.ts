@@ -179,11 +179,16 @@ export async function findOrganizationForMember(em: EntityManager, userId: strin
 
 export type OrganizationAccess = 'MEMBER' | 'NOT_MEMBER' | 'NOT_FOUND';
 
-/** How a user stands with an organization: member, not a member, or no such live organization. */
-export async function organizationAccess(em: EntityManager, userId: string, organizationId: string): Promise<OrganizationAccess> {
+/**
+ * How a user stands with an organization: member, not a member, or no such live organization. Without
+ * a user (`null`) only NOT_FOUND is told, or null: whether a live organization has this id is what the
+ * REST contract's TR-Organization check tells anyone (upstream answers 404 before credentials).
+ */
+export async function organizationAccess(em: EntityManager, userId: string | null, organizationId: string): Promise<OrganizationAccess | null> {
   if (!isUuid(organizationId)) return 'NOT_FOUND';
   const organization = await em.findOne(Organization, { id: organizationId, deleted: 0 }, { fields: ['id'] });
   if (!organization) return 'NOT_FOUND';
+  if (userId === null) return null;
   const memberships = await em.count(Membership, { user: userId, organization: organizationId });
   return memberships > 0 ? 'MEMBER' : 'NOT_MEMBER';
 }

@@ -88,8 +88,8 @@ builder.queryField('organizationAccess', (t) =>
     type: OrganizationAccessEnum,
     nullable: true,
     description:
-      "Whether the viewer may act in the organization with this id (what the REST API's TR-Organization header checks); null when not authenticated.",
+      "Whether the viewer may act in the organization with this id (what the REST API's TR-Organization header checks). Without authentication it is NOT_FOUND when no live organization has this id, and null otherwise.",
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, { em, viewer }) => (viewer ? organizationAccess(em, viewer.user.id, String(id)) : null),
+    resolve: (_root, { id }, { em, viewer }) => organizationAccess(em, viewer?.user.id ?? null, String(id)),
   }),
 );

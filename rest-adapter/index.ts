@@ -3,7 +3,7 @@
 // auth, per-request EntityManager and plugins) and maps the result with one table.
 import { GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Plugin, YogaServerInstance } from 'graphql-yoga';
-import { BodyTooLargeError, readBodyWithLimit } from '../src/http/body-limit.js';
+import { BodyTooLargeError, isClientAbort, readBodyWithLimit } from '../src/http/body-limit.js';
 import { jsonResponse } from '../src/http/json-response.js';
 import { parseUuidLoosely } from '../src/uuid.js';
 import openapi from './openapi.json' with { type: 'json' };
@@ -22,6 +22,8 @@ export type RestAdapterOptions = Readonly<{
   maxBodyBytes: number;
   /** Where failures of ours are reported (with the request id, via the logger's own scope). */
   logError(error: unknown, message: string): void;
+  /** A client that went away mid-request (debug level: not a failure of ours). */
+  logClientAbort(): void;
 }>;
 
 const OPENAPI_DOCUMENT = openapi as Record<string, unknown>;
@@ -121,6 +123,10 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
           response = CONTRACT_ERRORS.payloadTooLarge(options.maxBodyBytes);
+        } else if (isClientAbort(error)) {
+          // Nobody is left to read the answer; counted as the client's (499), not ours.
+          options.logClientAbort();
+          response = CONTRACT_ERRORS.clientClosedRequest;
         } else {
           // Errors from the context factory arrive already masked by Yoga (and logged there), with a code.
           const code = (error as { extensions?: { code?: unknown } }).extensions?.code;

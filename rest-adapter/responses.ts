@@ -71,6 +71,8 @@ export const CONTRACT_ERRORS = {
   methodNotAllowed: (allow: string): ContractResponse => ({ ...message(405, 'Method Not Allowed'), headers: { allow } }),
   payloadTooLarge: (limit: number) => message(413, `Payload Too Large: the request body is larger than ${limit} bytes`),
   internal: message(500, 'Internal server error'),
+  /** nginx's 499: the client closed the connection before the answer (nobody reads this body). */
+  clientClosedRequest: message(499, 'Client Closed Request'),
   json: (type: keyof typeof JSON_ERROR_SOLUTIONS, detail: string) =>
     message(400, `Json Deserialization Error: *Type* : ${type} | *Message* : ${detail} | ${JSON_ERROR_SOLUTIONS[type]}`),
 };

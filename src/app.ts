@@ -12,11 +12,13 @@ import type { Context } from './context.js';
 import { isDatabaseUnavailable } from './db/errors.js';
 import type { Logger } from './logger.js';
 import { hardeningPlugins } from './hardening.js';
+import { isClientAbort } from './http/body-limit.js';
+import { useGraphiQLPage } from './http/graphiql-page.js';
 import { jsonResponse } from './http/json-response.js';
 import { createMetrics, useMetricsEndpoint, useRequestObservation } from './observability.js';
 import { loadPersistedOperations, useTrustedDocuments } from './persisted-operations.js';
 import { currentRequestId, newRequestScope, requestScope } from './request-context.js';
-import { serviceUnavailable } from './schema/errors.js';
+import { clientClosedRequest, serviceUnavailable } from './schema/errors.js';
 import { schema } from './schema/index.js';
 
 export type App = Readonly<{
@@ -29,7 +31,10 @@ export type App = Readonly<{
   startDraining(): void;
 }>;
 
-export type AppConfig = Pick<Config, 'maxBodyBytes' | 'graphiql' | 'introspection' | 'persistedOperationsFile' | 'metricsToken' | 'apiKeyCacheSeconds'>;
+export type AppConfig = Pick<
+  Config,
+  'maxBodyBytes' | 'graphiql' | 'introspection' | 'persistedOperationsFile' | 'metricsToken' | 'metricsOpen' | 'corsOrigins' | 'apiKeyCacheSeconds'
+>;
 
 export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   maxBodyBytes: 1024 * 1024,
@@ -38,6 +43,8 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   introspection: true,
   persistedOperationsFile: undefined,
   metricsToken: undefined,
+  metricsOpen: true,
+  corsOrigins: [],
 });
 
 export type AppOptions = Readonly<{ orm: MikroORM; config: AppConfig; logger: Logger }>;
@@ -106,7 +113,9 @@ function yogaLogger(logger: Logger) {
     (name: 'debug' | 'info' | 'warn' | 'error') =>
     (...args: unknown[]) => {
       const [first, ...rest] = args;
-      if (first instanceof Error) {
+      if (first instanceof Error && isClientAbort(first)) {
+        logger.debug('client closed the request before it was read');
+      } else if (first instanceof Error) {
         const what = name !== 'error' ? first.message : isDatabaseUnavailable(first) ? 'database unavailable' : 'internal error';
         logger[name]({ err: first }, what);
       }
@@ -114,6 +123,19 @@ function yogaLogger(logger: Logger) {
       else logger[name]({ args }, 'yoga');
     };
   return { debug: level('debug'), info: level('info'), warn: level('warn'), error: level('error') };
+}
+
+/** CORS_ORIGINS: none (default) answers no CORS headers; `*` any origin; else the listed ones. Never credentials. */
+function corsOptions(origins: readonly string[]) {
+  if (origins.length === 0) return false;
+  return {
+    origin: origins.includes('*') ? '*' : [...origins],
+    credentials: false,
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'tr-organization', 'x-organization', 'idempotency-key', 'x-request-id'],
+    exposedHeaders: ['x-request-id', 'retry-after'],
+    maxAge: 600,
+  };
 }
 
 export function createApp({ orm, config, logger }: AppOptions): App {
@@ -133,16 +155,16 @@ export function createApp({ orm, config, logger }: AppOptions): App {
     healthCheckEndpoint: '/api/live',
     // Database outages are the client's business (503, retry); every other unexpected error is masked.
     maskedErrors: {
-      maskError: (error, message, isDev) => (isDatabaseUnavailable(error) ? serviceUnavailable() : maskError(error, message, isDev)),
+      // Never unmasked, whatever NODE_ENV says: readable logs must not change what clients see.
+      isDev: false,
+      maskError: (error, message) =>
+        isDatabaseUnavailable(error) ? serviceUnavailable() : isClientAbort(error) ? clientClosedRequest() : maskError(error, message, false),
     },
+    // We authenticate by header, never by cookie: no credentials in CORS, and only listed origins.
+    cors: corsOptions(config.corsOrigins),
     logging: yogaLogger(logger),
-    graphiql: graphiql && {
-      title: 'Trieve organization gateway',
-      defaultQuery: EXAMPLE_OPERATION,
-      headers: JSON.stringify({ Authorization: 'Bearer tr-paste-your-api-key-here' }),
-    },
-    // The offline GraphiQL bundle is large (tens of MB in memory): loaded on the first page view only.
-    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
+    // GraphiQL is served by our own plugin (compressed, with an ETag); Yoga's is off.
+    graphiql: false,
     context: async ({ request }): Promise<Context> => {
       const em = orm.em.fork();
       return Object.freeze({
@@ -152,14 +174,18 @@ export function createApp({ orm, config, logger }: AppOptions): App {
     },
     plugins: [
       useRequestIdHeader(),
+      ...(graphiql
+        ? [useGraphiQLPage('/graphql', { title: 'Trieve organization gateway', defaultQuery: EXAMPLE_OPERATION, headers: JSON.stringify({ Authorization: 'Bearer tr-paste-your-api-key-here' }) })]
+        : []),
       useRequestObservation(logger, metrics),
       ...hardeningPlugins(config.maxBodyBytes),
       ...metrics.plugins,
-      useMetricsEndpoint(metrics.registry, config.metricsToken),
+      useMetricsEndpoint(metrics.registry, config.metricsToken, config.metricsOpen),
       useHealth(orm, logger, () => draining),
       useRestAdapter({
         maxBodyBytes: config.maxBodyBytes,
         logError: (err) => logger.error({ err }, 'internal error'),
+        logClientAbort: () => logger.debug('client closed the request before it was read'),
       }),
       ...(trusted ? [useTrustedDocuments(trusted)] : []),
       ...(config.introspection ? [] : [useDisableIntrospection(), blockFieldSuggestionsPlugin() as Plugin]),

@@ -19,6 +19,10 @@ export type Config = Readonly<{
   persistedOperationsFile: string | undefined;
   /** When set, GET /metrics wants `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** Without a token, /metrics is served only when the server listens on loopback. */
+  metricsOpen: boolean;
+  /** Origins allowed to call the API from a browser (CORS); empty: no cross-origin access; ['*']: any, without credentials. */
+  corsOrigins: readonly string[];
   /** How long readiness reports 503 before the listener closes on shutdown (load balancer drain). */
   shutdownDelayMs: number;
   /** Human-readable logs on a terminal (NODE_ENV=development or LOG_LEVEL=debug). */
@@ -27,6 +31,8 @@ export type Config = Readonly<{
   workers: number;
   /** How long a known API key is trusted without asking the database again (0: always ask). */
   apiKeyCacheSeconds: number;
+  /** PostgreSQL's statement_timeout for the gateway's database role, in ms (0: leave it as it is). */
+  statementTimeoutMs: number;
 }>;
 
 export class ConfigError extends Error {
@@ -35,6 +41,8 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -84,6 +92,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (metricsToken !== undefined && metricsToken.length < 16) {
     throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
   }
+  const corsOrigins = (env.CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of corsOrigins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError('CORS_ORIGINS', `must be * or a comma-separated list of origins like https://app.example.com, got "${origin}"`);
+    }
+  }
   const url = databaseUrl(env);
   const workers = integer(env, 'WORKERS', 1, 1, 64);
   if (workers > 1 && url === undefined) {
@@ -101,9 +115,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: boolean(env, 'INTROSPECTION', true),
     persistedOperationsFile: persistedOperationsFile && path.resolve(persistedOperationsFile),
     metricsToken,
+    metricsOpen: LOOPBACK_HOSTS.has(host),
+    corsOrigins: Object.freeze(corsOrigins),
     shutdownDelayMs: integer(env, 'SHUTDOWN_DELAY_MS', 0, 0, 120_000),
     prettyLogs: logLevel === 'debug' || env.NODE_ENV?.trim() === 'development',
     workers,
     apiKeyCacheSeconds: integer(env, 'API_KEY_CACHE_SECONDS', 5, 0, 300),
+    statementTimeoutMs: integer(env, 'STATEMENT_TIMEOUT_MS', 5000, 0, 600_000),
   });
 }

@@ -58,6 +58,9 @@ export function createMetrics(orm: MikroORM): Metrics {
       usePrometheus({
         registry,
         endpoint: false,
+        // Labels only from closed sets: no URL (query string, Host), no caller-chosen operation names
+        // or aliased paths. Route, method and status are in http_requests_total; names are in the log.
+        labels: { url: false, operationName: false, path: false },
         // Per-operation counts, latency and errors; not the per-phase timings or the deprecated-field
         // scan, which walk every document on every request.
         metrics: {
@@ -111,12 +114,19 @@ export function useRequestObservation(logger: Logger, metrics: Metrics): Plugin 
   };
 }
 
-/** GET /metrics in Prometheus text format, behind `Authorization: Bearer <METRICS_TOKEN>` when set. */
-export function useMetricsEndpoint(registry: Registry, token: string | undefined): Plugin {
+/**
+ * GET /metrics in Prometheus text format: behind `Authorization: Bearer <METRICS_TOKEN>` when set;
+ * without a token, served only when the server listens on loopback (`open`), refused otherwise.
+ */
+export function useMetricsEndpoint(registry: Registry, token: string | undefined, open: boolean): Plugin {
   const expected = token ? Buffer.from(`Bearer ${token}`) : undefined;
   return {
     async onRequest({ request, url, endResponse, fetchAPI }) {
       if (url.pathname !== '/metrics') return;
+      if (!expected && !open) {
+        endResponse(jsonResponse(fetchAPI, { message: 'Forbidden: set METRICS_TOKEN to serve metrics on a non-loopback address' }, 403));
+        return;
+      }
       if (expected) {
         const given = Buffer.from(request.headers.get('authorization') ?? '');
         if (given.length !== expected.length || !timingSafeEqual(given, expected)) {

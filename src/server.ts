@@ -5,7 +5,9 @@ import type { Duplex } from 'node:stream';
 import { startAdminSocket, type AdminSocket } from './admin-socket.js';
 import type { App } from './app.js';
 import type { Config } from './config.js';
+import { dbFailure } from './db/errors.js';
 import { initORM } from './db/orm.js';
+import { purgeExpiredIdempotencyKeys } from './organizations/organizations.js';
 import type { Logger } from './logger.js';
 
 export type RunningServer = Readonly<{
@@ -57,6 +59,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       throw error;
     }
   }
+  const purge = schedulePurge(db, logger);
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let closing: Promise<void> | undefined;
@@ -67,6 +70,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       (closing ??= (async () => {
         // Readiness turns 503 first; the listener keeps serving while load balancers notice.
         app.startDraining();
+        purge();
         if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
         const drained = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
@@ -77,6 +81,36 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         await db.close();
       })()),
   });
+}
+
+/** How often each instance deletes expired idempotency records (a batch at a time, see the domain). */
+const PURGE_INTERVAL_MS = 10 * 60_000;
+const PURGE_BATCHES_PER_RUN = 10;
+
+/** Purges expired idempotency records now and then; a failure is logged and tried again next time. */
+function schedulePurge(db: Awaited<ReturnType<typeof initORM>>, logger: Logger): () => void {
+  const run = async () => {
+    try {
+      let deleted = 0;
+      for (let i = 0; i < PURGE_BATCHES_PER_RUN; i++) {
+        const batch = await purgeExpiredIdempotencyKeys(db.orm.em.fork());
+        deleted += batch;
+        if (batch < 1000) break;
+      }
+      if (deleted > 0) logger.info({ deleted }, 'purged expired idempotency records');
+    } catch (error) {
+      logger.warn({ err: dbFailure(error) }, 'purging expired idempotency records failed; will try again');
+    }
+  };
+  // A random first delay spreads many instances started together.
+  const first = setTimeout(() => void run(), Math.round(Math.random() * 60_000));
+  first.unref();
+  const timer = setInterval(() => void run(), PURGE_INTERVAL_MS);
+  timer.unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
 }
 
 /** Requests Node refuses before they reach the app (oversized headers, bad HTTP) still get a JSON body. */

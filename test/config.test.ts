@@ -16,10 +16,13 @@ describe('loadConfig', () => {
       introspection: true,
       persistedOperationsFile: undefined,
       metricsToken: undefined,
+      metricsOpen: true,
+      corsOrigins: [],
       shutdownDelayMs: 0,
       prettyLogs: false,
       workers: 1,
       apiKeyCacheSeconds: 5,
+      statementTimeoutMs: 5000,
     });
   });
 
@@ -41,6 +44,8 @@ describe('loadConfig', () => {
         NODE_ENV: 'production',
         WORKERS: '4',
         API_KEY_CACHE_SECONDS: '0',
+        CORS_ORIGINS: 'https://app.example.com, http://localhost:3000',
+        STATEMENT_TIMEOUT_MS: '2500',
       }),
     ).toEqual({
       port: 9000,
@@ -54,10 +59,13 @@ describe('loadConfig', () => {
       introspection: false,
       persistedOperationsFile: '/etc/ops.json',
       metricsToken: 'a-long-enough-token',
+      metricsOpen: false,
+      corsOrigins: ['https://app.example.com', 'http://localhost:3000'],
       shutdownDelayMs: 5000,
       prettyLogs: true,
       workers: 4,
       apiKeyCacheSeconds: 0,
+      statementTimeoutMs: 2500,
     });
   });
 

@@ -54,13 +54,19 @@ export function readApiKey(headers: Headers): string | undefined {
 
 type CachedKey = Readonly<{ viewer: Viewer; expiresAt: Date | null; cachedUntil: number }>;
 
+/** The only shape `generateApiKey` makes (and upstream's): anything else cannot be a key of ours. */
+const KEY_SHAPE = /^tr-[A-Za-z0-9]{32}$/;
+
 /**
  * Known keys for a few seconds, so a burst from one client costs one lookup. Expiry is still checked
  * on every request against the key's own `expires_at`; a deleted key keeps working for at most the
- * cache's lifetime. Unknown keys are never cached. Bounded: the oldest entries go first.
+ * cache's lifetime. Unknown keys are remembered as unknown for as long, so a client retrying a wrong
+ * key costs one lookup too: a new key can never be among them, since it is 32 random characters
+ * (190 bits) that nobody could present before the key existed. Bounded: the oldest entries go first.
  */
 export class ViewerCache {
   private readonly entries = new Map<string, CachedKey>();
+  private readonly misses = new Map<string, number>();
 
   constructor(
     private readonly ttlMs: number,
@@ -78,6 +84,18 @@ export class ViewerCache {
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(hash, Object.freeze({ viewer, expiresAt, cachedUntil: now + this.ttlMs }));
   }
+
+  isKnownMiss(hash: string, now: number): boolean {
+    const until = this.misses.get(hash);
+    if (until !== undefined && until <= now) this.misses.delete(hash);
+    return until !== undefined && until > now;
+  }
+
+  setMiss(hash: string, now: number): void {
+    if (this.ttlMs <= 0) return;
+    if (this.misses.size >= this.maxEntries) this.misses.delete(this.misses.keys().next().value!);
+    this.misses.set(hash, now + this.ttlMs);
+  }
 }
 
 /** A copy of the user that belongs to no EntityManager, safe to share between requests. */
@@ -92,18 +110,23 @@ function detachedUser(user: User): User {
  * timing leak of the key), through the cache when one is given. Unknown and expired keys give no viewer.
  */
 export async function resolveViewer(em: EntityManager, key: string | undefined, cache?: ViewerCache, now = new Date()): Promise<Viewer | null> {
-  if (key === undefined) return null;
+  // A credential of another shape cannot be one of our keys: refused without a database lookup.
+  if (key === undefined || !KEY_SHAPE.test(key)) return null;
   const hash = hashApiKey(key);
   const expired = (expiresAt: Date | null) => expiresAt !== null && expiresAt <= now;
   const cached = cache?.get(hash, now.getTime());
   if (cached) return expired(cached.expiresAt) ? null : cached.viewer;
+  if (cache?.isKnownMiss(hash, now.getTime())) return null;
   let apiKey: ApiKey | null;
   try {
     apiKey = await em.findOne(ApiKey, { hash }, { populate: ['user'], strategy: 'joined' });
   } catch (error) {
     throw isDatabaseUnavailable(error) ? new DatabaseUnavailableError() : new ApiKeyStoreError(error);
   }
-  if (!apiKey) return null;
+  if (!apiKey) {
+    cache?.setMiss(hash, now.getTime());
+    return null;
+  }
   const viewer: Viewer = Object.freeze({ user: detachedUser(apiKey.user.getEntity()), apiKeyId: apiKey.id, role: apiKey.role });
   cache?.set(hash, viewer, apiKey.expiresAt, now.getTime());
   return expired(apiKey.expiresAt) ? null : viewer;

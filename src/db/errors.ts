@@ -8,6 +8,7 @@ const UNAVAILABLE_CODES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
+  '57014', // query_canceled: the statement timeout (STATEMENT_TIMEOUT_MS) fired; busy, try again
   'ECONNREFUSED',
   'ECONNRESET',
   'EPIPE',
@@ -49,4 +50,20 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     // MikroORM prefixes the driver's message with the (multi-line) SQL and " - ".
     return typeof message === 'string' && PG_CONNECTION_LOST.test(message.replace(/^[\s\S]* - /, ''));
   });
+}
+
+/**
+ * What of a database error may be logged: its class name and SQLSTATE (and SQLSTATE class), never its
+ * message, which quotes the statement and can carry parameter values (keys, hashes, names).
+ */
+export function dbFailure(error: unknown): { name: string; sqlState?: string; sqlStateClass?: string; code?: string; unavailable: boolean } {
+  const chain = causes(error);
+  const withCode = chain.find((e) => typeof (e as { code?: unknown }).code === 'string') as { code: string } | undefined;
+  const code = withCode?.code;
+  const sqlState = code && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  return {
+    name: (error as Error | undefined)?.name ?? 'Error',
+    ...(sqlState ? { sqlState, sqlStateClass: sqlState.slice(0, 2) } : code ? { code } : {}),
+    unavailable: isDatabaseUnavailable(error),
+  };
 }

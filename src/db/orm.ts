@@ -4,6 +4,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { dbFailure } from './errors.js';
 import { migrationsList } from './migrations/index.js';
 import { ormConfig } from './mikro-orm.config.js';
 
@@ -30,13 +31,16 @@ export type InitOptions = Readonly<{
 }>;
 
 export async function initORM(
-  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'statementTimeoutMs'>>,
   { throwAway = false, migrate = false, logger, overrides = {} }: InitOptions = {},
 ): Promise<Database> {
   // PGlite is loaded only in embedded mode: a PostgreSQL deployment never pays for it.
   const embedded = config.databaseUrl ? undefined : await (await import('./embedded.js')).startEmbeddedPostgres(throwAway ? undefined : config.dataDir);
   try {
     const clientUrl = config.databaseUrl ?? embedded!.clientUrl;
+    // Before the pool opens, so every pooled connection starts with it.
+    // (PGlite runs in single-threaded WebAssembly without timers: it does not enforce statement_timeout.)
+    if (config.statementTimeoutMs && !embedded) await setStatementTimeout(clientUrl, config.statementTimeoutMs, logger);
     const pool = embedded ? { min: 0, max: 1 } : { min: 0, max: 10 };
     // (Cast: init infers a readonly entities tuple that the plain MikroORM type used elsewhere does not carry.)
     const orm = (await MikroORM.init(
@@ -87,6 +91,28 @@ export async function initORM(
   } catch (error) {
     await embedded?.close();
     throw error;
+  }
+}
+
+/**
+ * statement_timeout as a default of the gateway's role in its database (ALTER ROLE … IN DATABASE …
+ * SET): PostgreSQL applies it when a server session starts, so it holds through PgBouncer in
+ * transaction mode with nothing sent per request or per connection (no startup parameter, no SET in
+ * the request path). Sessions that are already open keep their old value until they are replaced.
+ * An ordinary role may set its own defaults; if the database refuses, the start goes on with a warning.
+ * Migrations lift it for their own transaction (`set local statement_timeout = 0`).
+ */
+async function setStatementTimeout(clientUrl: string, ms: number, logger: Logger | undefined): Promise<void> {
+  const client = new pg.Client({ connectionString: clientUrl, connectionTimeoutMillis: 2_000 });
+  await client.connect();
+  try {
+    await client.query(
+      `do $$ begin execute format('alter role %I in database %I set statement_timeout = %L', current_user, current_database(), '${Math.trunc(ms)}ms'); end $$`,
+    );
+  } catch (error) {
+    logger?.warn({ err: dbFailure(error) }, 'could not set statement_timeout for the gateway role; statements have no timeout');
+  } finally {
+    await client.end();
   }
 }
 

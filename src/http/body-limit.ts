@@ -38,3 +38,17 @@ export function isJsonMediaType(header: string): boolean {
   const [type, subtype] = essence.split('/');
   return type === 'application' && subtype !== undefined && (subtype === 'json' || subtype.endsWith('+json'));
 }
+
+/**
+ * The client went away before its request was read (closed the connection mid-body): not a failure
+ * of ours. Node reports it as "aborted" (ECONNRESET); streams as AbortError or a premature close.
+ */
+export function isClientAbort(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    const { code, name, message } = current as { code?: unknown; name?: unknown; message?: unknown };
+    if (name === 'AbortError' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ABORT_ERR') return true;
+    if (code === 'ECONNRESET' && message === 'aborted') return true;
+    current = (current as { originalError?: unknown; cause?: unknown }).originalError ?? (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

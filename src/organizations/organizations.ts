@@ -47,6 +47,23 @@ export function validateOrganizationName(name: string): void {
 export const IDEMPOTENCY_KEY_TTL_HOURS = 24;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
+/**
+ * Deletes idempotency records past their 24 hours, oldest first, at most `batch` rows (through the
+ * created_at index). Safe with many instances at once: rows another purge holds are skipped, not waited
+ * for. Returns how many it deleted.
+ */
+export async function purgeExpiredIdempotencyKeys(em: EntityManager, batch = 1000): Promise<number> {
+  const rows = await em.execute(
+    `delete from idempotency_keys where ctid = any(array(
+       select ctid from idempotency_keys
+       where created_at < now() - interval '${IDEMPOTENCY_KEY_TTL_HOURS} hours'
+       order by created_at limit ? for update skip locked))
+     returning 1`,
+    [batch],
+  );
+  return rows.length;
+}
+
 export function validateIdempotencyKey(key: string): void {
   if (!IDEMPOTENCY_KEY.test(key)) {
     throw new ValidationError('idempotencyKey', 'Idempotency key must be 1 to 255 printable ASCII characters without spaces');

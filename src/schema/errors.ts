@@ -40,3 +40,10 @@ export function serviceUnavailable(): GraphQLError {
     extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } },
   });
 }
+
+/** The client closed the connection before its request was read: counted as its own (499), never logged as ours. */
+export function clientClosedRequest(): GraphQLError {
+  return new GraphQLError('Client closed the request', {
+    extensions: { code: 'CLIENT_CLOSED_REQUEST', http: { status: 499 } },
+  });
+}

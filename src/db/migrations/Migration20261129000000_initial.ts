@@ -2,6 +2,8 @@ import { Migration } from '@mikro-orm/migrations';
 
 export class Migration20261129000000_initial extends Migration {
   override async up(): Promise<void> {
+    // The gateway role's statement_timeout (STATEMENT_TIMEOUT_MS) is for requests, not migrations.
+    this.addSql(`set local statement_timeout = 0;`);
     this.addSql(`create table "organizations" ("id" uuid not null, "name" text not null, "created_at" timestamptz(3) not null, "updated_at" timestamptz(3) not null, "registerable" boolean null default true, "deleted" int not null default 0, "partner_configuration" jsonb not null default '{}', constraint "organizations_pkey" primary key ("id"));`);
     this.addSql(`alter table "organizations" add constraint "organizations_name_key" unique ("name");`);
 

@@ -1,4 +1,5 @@
-// Every migration, in order. Add new ones here (created with the MikroORM migrator, checked in).
+// Every migration, in order. Add new ones here (created with the MikroORM migrator, checked in), each
+// starting with `set local statement_timeout = 0` (see setStatementTimeout in ../orm.ts).
 import { Migration20261129000000_initial } from './Migration20261129000000_initial.js';
 import { Migration20261129010000_idempotency_keys } from './Migration20261129010000_idempotency_keys.js';
 

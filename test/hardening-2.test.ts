@@ -1,0 +1,234 @@
+// What an anonymous caller can make the server do (issue "Hardening II"): metrics labels and
+// exposure, the GraphiQL page's weight, CORS, masking under NODE_ENV=development, client aborts,
+// floods of unknown keys, the statement timeout, and the purge of expired idempotency records.
+import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { initORM } from '../src/db/orm.js';
+import { isDatabaseUnavailable } from '../src/db/errors.js';
+import { createLogger } from '../src/logger.js';
+import { purgeExpiredIdempotencyKeys } from '../src/organizations/organizations.js';
+import { startServer } from '../src/server.js';
+import { bearer, createScratchDatabase, createTestEnv, usingPostgres, type TestEnv } from './helpers.js';
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await createTestEnv();
+});
+afterAll(async () => env?.close());
+
+describe('metrics', () => {
+  it('take labels only from closed sets: nothing from the query string, Host or operation names', async () => {
+    const { key } = await env.newUser();
+    const secret = 'tr-SECRETSECRETSECRETSECRETSECRET1';
+    for (let i = 0; i < 5; i++) {
+      await env.request(`/graphql?api_key=${secret}&n=${i}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', host: `evil-${i}.example`, ...bearer(key) },
+        body: JSON.stringify({ query: `query Probe${i}x${secret.slice(3, 9)} { viewer { id } }` }),
+      });
+    }
+    const text = await (await env.request('/metrics')).text();
+    expect(text).not.toContain('SECRET');
+    expect(text).not.toContain('evil-');
+    expect(text).not.toContain('Probe');
+    expect(text).not.toContain('api_key');
+    expect(text).toMatch(/^http_requests_total\{route="\/graphql",method="POST",status="200"\} [1-9]/m);
+  });
+
+  it('are refused without METRICS_TOKEN unless the listener is loopback', async () => {
+    expect(loadConfig({ HOST: '0.0.0.0' }).metricsOpen).toBe(false);
+    expect(loadConfig({ HOST: '::1' }).metricsOpen).toBe(true);
+    const exposed = await createTestEnv({ metricsOpen: false });
+    try {
+      const refused = await exposed.request('/metrics');
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toEqual({ message: 'Forbidden: set METRICS_TOKEN to serve metrics on a non-loopback address' });
+    } finally {
+      await exposed.close();
+    }
+  });
+});
+
+describe('the GraphiQL page', () => {
+  const page = (headers: Record<string, string>) => env.request('/graphql', { headers: { accept: 'text/html', ...headers } });
+
+  it('is compressed and revalidated by ETag: a repeat visit is a 304 without a body', async () => {
+    const plain = await page({});
+    const raw = Buffer.from(await plain.arrayBuffer());
+    expect(raw.length).toBeGreaterThan(1_000_000);
+    const etag = plain.headers.get('etag')!;
+    expect(etag).toMatch(/^"[\w-]+"$/);
+    expect(plain.headers.get('cache-control')).toBe('no-cache');
+
+    for (const encoding of ['br', 'gzip'] as const) {
+      // fetch() would decode it; the in-process Response keeps the compressed bytes and the header.
+      const compressed = await page({ 'accept-encoding': encoding === 'br' ? 'gzip, deflate, br' : 'gzip' });
+      expect(compressed.headers.get('content-encoding')).toBe(encoding);
+      expect(compressed.headers.get('vary')).toBe('Accept-Encoding');
+      const bytes = Buffer.from(await compressed.arrayBuffer());
+      expect(bytes.length).toBeLessThan(raw.length / 3);
+    }
+    const again = await page({ 'if-none-match': etag, 'accept-encoding': 'br' });
+    expect(again.status).toBe(304);
+    expect((await again.arrayBuffer()).byteLength).toBe(0);
+    expect(raw.toString()).not.toMatch(/https:\/\/(unpkg|cdn)/);
+  });
+});
+
+describe('CORS', () => {
+  const preflight = (e: TestEnv, origin: string) =>
+    e.request('/graphql', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
+
+  it('answers no CORS headers by default, never reflecting an origin with credentials', async () => {
+    for (const route of ['/graphql', '/metrics', '/api/organization']) {
+      const response = await env.request(route, { headers: { origin: 'https://evil.example' } });
+      expect(response.headers.get('access-control-allow-origin')).toBeNull();
+      expect(response.headers.get('access-control-allow-credentials')).toBeNull();
+    }
+    const response = await preflight(env, 'https://evil.example');
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('allows exactly the listed origins, without credentials', async () => {
+    const listed = await createTestEnv({ corsOrigins: ['https://app.example.com'] });
+    try {
+      const ok = await preflight(listed, 'https://app.example.com');
+      expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+      expect(ok.headers.get('access-control-allow-credentials')).toBeNull();
+      expect(ok.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+      const other = await preflight(listed, 'https://evil.example');
+      expect(other.headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
+    } finally {
+      await listed.close();
+    }
+  });
+});
+
+describe('masking', () => {
+  it('stays on with NODE_ENV=development: no message, stack or original error reaches the client', async () => {
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'development';
+    const dev = await createTestEnv();
+    try {
+      const { key } = await dev.newUser();
+      // A failure of ours: the table the create writes to is gone.
+      await dev.sql('alter table user_organizations rename to user_organizations_gone');
+      const { body } = await dev.graphql('mutation { createOrganization(input: { name: "boom" }) { __typename } }', { headers: bearer(key) });
+      expect(body.errors).toEqual([{ message: 'Unexpected error.', locations: expect.any(Array), path: ['createOrganization'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
+      expect(JSON.stringify(body)).not.toMatch(/user_organizations|stack|originalError/);
+    } finally {
+      process.env.NODE_ENV = previous;
+      await dev.close();
+    }
+  });
+});
+
+describe('client aborts', () => {
+  it('are the client\'s (499, logged at debug), not failures of ours', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'gateway-abort-'));
+    const scratch = usingPostgres ? await createScratchDatabase() : undefined;
+    const lines: string[] = [];
+    const logger = createLogger('debug', { write: (line: string) => void lines.push(line) });
+    const server = await startServer({ ...loadConfig({ PORT: '0', DATA_DIR: dataDir, STATEMENT_TIMEOUT_MS: '0' }), databaseUrl: scratch?.url }, logger);
+    try {
+      const { port } = new URL(server.url);
+      for (const route of ['/api/organization', '/graphql']) {
+        await new Promise<void>((resolve) => {
+          const socket = net.connect(Number(port), '127.0.0.1', () => {
+            socket.write(`POST ${route} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":`);
+            setTimeout(() => socket.destroy(), 150);
+          });
+          socket.on('close', () => resolve());
+        });
+      }
+      await expect.poll(() => lines.filter((l) => l.includes('"msg":"request"')).length, { timeout: 5_000 }).toBeGreaterThanOrEqual(2);
+      const entries = lines.map((l) => JSON.parse(l) as { level: number; msg: string; status?: number });
+      expect(entries.filter((e) => e.level >= 50)).toEqual([]);
+      expect(entries.some((e) => e.msg === 'client closed the request before it was read' && e.level === 20)).toBe(true);
+      const statuses = entries.filter((e) => e.msg === 'request').map((e) => e.status);
+      expect(statuses).toContain(499);
+      expect(statuses).not.toContain(500);
+    } finally {
+      await server.close();
+      await scratch?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('unknown API keys', () => {
+  it('cost at most one lookup per key while cached, and none for a credential of another shape', async () => {
+    const queries: string[] = [];
+    const original = pg.Client.prototype.query;
+    const spy = function (this: pg.Client, ...args: unknown[]) {
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string })?.text;
+      if (text?.includes('api_keys')) queries.push(text);
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    };
+    pg.Client.prototype.query = spy as typeof original;
+    try {
+      const unknown = 'tr-unknownunknownunknownunknown1234';
+      for (let i = 0; i < 20; i++) {
+        const { body } = await env.graphql('{ viewer { id } }', { headers: bearer(unknown) });
+        expect(body).toEqual({ data: { viewer: null } });
+      }
+      expect(queries.length).toBe(1);
+      for (let i = 0; i < 20; i++) await env.graphql('{ viewer { id } }', { headers: bearer(`not-a-key-${i}`) });
+      expect(queries.length).toBe(1);
+    } finally {
+      pg.Client.prototype.query = original;
+    }
+  });
+
+  it('never hide a key created a moment ago: it works on its first request', async () => {
+    const { key, userId } = await env.newUser();
+    const { body } = await env.graphql('{ viewer { id } }', { headers: bearer(key) });
+    expect(body.data.viewer.id).toBe(userId);
+  });
+});
+
+describe.skipIf(!usingPostgres)('statement timeout (PostgreSQL only: PGlite has no timers and does not enforce it)', () => {
+  it('is the role default in the gateway database, holds for every pooled statement, and answers 503', async () => {
+    const scratch = await createScratchDatabase();
+    const db = await initORM({ databaseUrl: scratch.url, dataDir: '', statementTimeoutMs: 300 }, { migrate: true });
+    try {
+      const started = performance.now();
+      const error = await db.orm.em.fork().getConnection().execute('select pg_sleep(3)').then(() => undefined, (e: unknown) => e);
+      expect((error as { code?: string }).code).toBe('57014');
+      expect(performance.now() - started).toBeLessThan(2_500);
+      expect(isDatabaseUnavailable(error)).toBe(true);
+      // Set on the server, not per session: a plain new connection (as PgBouncer opens) has it too.
+      const client = new pg.Client({ connectionString: scratch.url });
+      await client.connect();
+      expect((await client.query('show statement_timeout')).rows[0].statement_timeout).toBe('300ms');
+      await client.end();
+      // Migrations lift it for themselves.
+      expect(await db.migrate()).toEqual([]);
+    } finally {
+      await db.close();
+      await scratch.drop();
+    }
+  });
+});
+
+describe('expired idempotency records', () => {
+  it('are purged in bounded batches, the fresh ones kept', async () => {
+    const { userId } = await env.newUser();
+    await env.sql(
+      `insert into idempotency_keys (user_id, key, request_hash, organization_id, created_at)
+       select ?, 'old-' || i, 'h', gen_random_uuid(), now() - interval '25 hours' from generate_series(1, 25) i`,
+      [userId],
+    );
+    await env.sql(`insert into idempotency_keys (user_id, key, request_hash, organization_id, created_at) values (?, 'fresh', 'h', gen_random_uuid(), now())`, [userId]);
+    expect(await purgeExpiredIdempotencyKeys(env.db.orm.em.fork(), 10)).toBe(10);
+    expect(await purgeExpiredIdempotencyKeys(env.db.orm.em.fork(), 10)).toBe(10);
+    expect(await purgeExpiredIdempotencyKeys(env.db.orm.em.fork(), 10)).toBe(5);
+    expect(await purgeExpiredIdempotencyKeys(env.db.orm.em.fork(), 10)).toBe(0);
+    expect(await env.sql('select key from idempotency_keys where user_id = ?', [userId])).toEqual([{ key: 'fresh' }]);
+  });
+});

@@ -150,6 +150,9 @@ export function createApp({ orm, config, logger }: AppOptions): App {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // Our own parsers enforce MAX_BODY_BYTES on /graphql and REST (413); Yoga's limit would wrap every
+    // POST body in another stream and Request for nothing.
+    maxRequestBodySize: false,
     // Yoga's built-in liveness probe (no database) matches any URL ending in this path; ours is
     // /api/health, which also asks the database.
     healthCheckEndpoint: '/api/live',
@@ -158,7 +161,8 @@ export function createApp({ orm, config, logger }: AppOptions): App {
       // Never unmasked, whatever NODE_ENV says: readable logs must not change what clients see.
       isDev: false,
       maskError: (error, message) =>
-        isDatabaseUnavailable(error) ? serviceUnavailable() : isClientAbort(error) ? clientClosedRequest() : maskError(error, message, false),
+        // A client abort first: its ECONNRESET is the client's socket, not the database's.
+        isClientAbort(error) ? clientClosedRequest() : isDatabaseUnavailable(error) ? serviceUnavailable() : maskError(error, message, false),
     },
     // We authenticate by header, never by cookie: no credentials in CORS, and only listed origins.
     cors: corsOptions(config.corsOrigins),

@@ -10,7 +10,7 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { GraphQLError } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
-import { BodyTooLargeError, isJsonMediaType, readBodyWithLimit } from './http/body-limit.js';
+import { BodyTooLargeError, isClientAbort, isJsonMediaType, readBodyWithLimit } from './http/body-limit.js';
 
 /** The documented limits (README, "Limits and guarantees"). */
 export const GRAPHQL_LIMITS = Object.freeze({ depth: 10, aliases: 10, tokens: 1000, directives: 10, cost: 5000 });
@@ -37,6 +37,7 @@ function useJsonBodyOnly(maxBodyBytes: number): Plugin {
           text = decoder.decode(await readBodyWithLimit(req, maxBodyBytes));
         } catch (error) {
           if (error instanceof BodyTooLargeError) throw httpError(413, `Payload Too Large: ${error.message}`, 'PAYLOAD_TOO_LARGE');
+          if (isClientAbort(error)) throw error; // the client left: 499 (see maskError in app.ts)
           throw httpError(400, 'The request body is not valid UTF-8', 'BAD_REQUEST');
         }
         let body: unknown;

@@ -1,13 +1,18 @@
-// npm run bench: the gateway's REST and GraphQL creates against a minimal node:http + pg floor,
-// measured alternately in one run on one PostgreSQL, reported as ratios. Writes bench/results.md.
-//   DATABASE_URL  server to use (a scratch database is created on it and dropped), default local
+// npm run bench: the gateway's REST and GraphQL creates (the compiled build) against a minimal
+// node:http + pg floor and against PostGraphile v5 doing the same job (the peer), measured alternately
+// in one run on one PostgreSQL, reported as ratios. Writes bench/results.md.
+//   DATABASE_URL  server to use (scratch databases are created on it and dropped), default local
 //   BENCH_SECONDS measured seconds per window (5), BENCH_REPS windows per path and level (2),
 //   BENCH_QUICK=1 levels 32 only and no 1M-row step, WORKERS gateway processes (1)
+//   PEER_DIR      the PostGraphile peer (default ../shared/peers/postgraphile); skipped when absent
+//   Load: Debian's wrk (C, one thread) when installed, else autocannon (which burns a core itself).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, cpSync } from 'node:fs';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { createApp, DEFAULT_APP_CONFIG } from '../src/app.js';
@@ -23,7 +28,18 @@ const WORKERS = Number(process.env.WORKERS ?? 1);
 const LEVELS = QUICK ? [32] : [1, 32, 128];
 const CREATE_MUTATION = 'mutation Create($name: String!) { createOrganization(input: { name: $name }) { __typename ... on Organization { id name createdAt updatedAt registerable deleted partnerConfiguration } ... on Error { message } } }';
 
-type Path = 'floor' | 'rest' | 'graphql';
+type Path = 'floor' | 'rest' | 'graphql' | 'postgraphile';
+const PEER_DIR = path.resolve(process.env.PEER_DIR ?? '../shared/peers/postgraphile');
+const PEER_MUTATION = 'mutation($n: String!) { createOrganization(input: { name: $n }) { result { id } } }';
+const WRK = (() => {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch (error) {
+    // wrk --version exits 1 after printing its version; only a missing binary throws ENOENT.
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+})();
 type Window = { rps: number; p50: number; p99: number; errors: number };
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -89,29 +105,90 @@ async function startProcess(command: string[], env: Record<string, string>, patt
 }
 
 let counter = 0;
+/** What each path sends: URL path, Authorization, and the body with a %s for the name. */
+function requestShape(kind: Path, key: string): { path: string; auth: string; body: string } {
+  if (kind === 'postgraphile') return { path: '/graphql', auth: 'bench-key', body: JSON.stringify({ query: PEER_MUTATION, variables: { n: '%s' } }) };
+  if (kind === 'graphql') return { path: '/graphql', auth: `Bearer ${key}`, body: JSON.stringify({ query: CREATE_MUTATION, variables: { name: '%s' } }) };
+  return { path: '/api/organization', auth: `Bearer ${key}`, body: JSON.stringify({ name: '%s' }) };
+}
+
 async function measure(proc: Proc, kind: Path, key: string, connections: number, seconds: number): Promise<Window> {
   const prefix = `${kind}-${randomBytes(4).toString('hex')}`;
-  const graphql = kind === 'graphql';
+  const shape = requestShape(kind, key);
   const sampler = setInterval(() => proc.sample(), 200);
-  const result = await autocannon({
-    url: proc.url,
-    connections,
-    duration: seconds,
-    requests: [
-      {
-        method: 'POST',
-        path: graphql ? '/graphql' : '/api/organization',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-        setupRequest: (req) => ({
-          ...req,
-          body: graphql ? JSON.stringify({ query: CREATE_MUTATION, variables: { name: `${prefix}-${counter++}` } }) : JSON.stringify({ name: `${prefix}-${counter++}` }),
-        }),
-      },
-    ],
+  try {
+    if (WRK) return await runWrk(proc.url, shape, prefix, connections, seconds);
+    const result = await autocannon({
+      url: proc.url,
+      connections,
+      duration: seconds,
+      requests: [
+        {
+          method: 'POST',
+          path: shape.path,
+          headers: { 'content-type': 'application/json', authorization: shape.auth },
+          setupRequest: (req) => ({ ...req, body: shape.body.replace('%s', `${prefix}-${counter++}`) }),
+        },
+      ],
+    });
+    return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx };
+  } finally {
+    clearInterval(sampler);
+    proc.sample();
+  }
+}
+
+/** One wrk window (one thread: the load generator takes as little of the 2 cores as it can). */
+function runWrk(url: string, shape: { path: string; auth: string; body: string }, prefix: string, connections: number, seconds: number): Promise<Window> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', 'bench/create.lua', url], {
+      env: { ...process.env, BENCH_PATH: shape.path, BENCH_AUTH: shape.auth, BENCH_BODY: shape.body.replaceAll('%', '%%').replace('%%s', '%s'), BENCH_PREFIX: prefix },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('exit', (code) => {
+      const m = /RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)/.exec(out);
+      if (code !== 0 || !m) return reject(new Error(`wrk failed (${code}): ${out}`));
+      const [, requests, micros, p50, p99, errors] = m.map(Number) as number[];
+      resolve({ rps: requests! / (micros! / 1e6), p50: p50!, p99: p99!, errors: errors! });
+    });
   });
-  clearInterval(sampler);
-  proc.sample();
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx };
+}
+
+/** PostGraphile v5 (the peer) in its own database, installed from its lock file in a scratch folder. */
+async function startPeer(baseUrl: string): Promise<{ proc: Proc; url: string; cleanup(): Promise<void> } | undefined> {
+  if (!existsSync(path.join(PEER_DIR, 'server.mjs'))) {
+    log(`peer: ${PEER_DIR} not found, PostGraphile column skipped`);
+    return undefined;
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gateway-bench-peer-'));
+  cpSync(PEER_DIR, dir, { recursive: true });
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit' });
+  const name = `gateway_bench_peer_${randomBytes(4).toString('hex')}`;
+  await admin(baseUrl, (c) => c.query(`create database "${name}"`));
+  const url = withDatabase(baseUrl, name);
+  await admin(url, (c) => c.query(readFileSync(path.join(dir, 'schema.sql'), 'utf8')));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn(process.execPath, ['server.mjs'], { cwd: dir, env: { ...process.env, DATABASE_URL: url, PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const up = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{__typename}"}' }).then(() => true, () => false);
+    if (up) break;
+    if (i > 300) throw new Error('PostGraphile did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const proc: Proc = { child, url: base, peakRss: 0, sample: () => (proc.peakRss = Math.max(proc.peakRss, rssOf(child.pid!))) };
+  return {
+    proc,
+    url,
+    cleanup: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.on('exit', r)));
+      await admin(baseUrl, (c) => c.query(`drop database if exists "${name}" with (force)`));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -139,7 +216,7 @@ async function roundTrips(databaseUrl: string, key: string): Promise<Record<Path
     const graphql = await perCreate((i) =>
       app.fetch(new Request('http://bench/graphql', { method: 'POST', headers, body: JSON.stringify({ query: CREATE_MUTATION, variables: { name: `rt-gql-${tag}-${i}` } }) })),
     );
-    return { floor: 1, rest, graphql };
+    return { floor: 1, rest, graphql, postgraphile: 1 };
   } finally {
     pg.Client.prototype.query = original;
     await db.close();
@@ -167,12 +244,15 @@ async function main() {
   await admin(BASE_URL, (c) => c.query(`create database "${name}"`));
   const url = withDatabase(BASE_URL, name);
   const procs: Proc[] = [];
+  const cleanups: Array<() => Promise<void>> = [];
   try {
     const setup = await initORM({ databaseUrl: url, dataDir: '' }, { migrate: true });
     const { key } = await createApiKey(setup.orm.em.fork(), { email: 'bench@example.com' });
     await setup.close();
 
-    log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, node ${process.version}, ${SECONDS}s windows × ${REPS}, workers ${WORKERS}`);
+    log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, node ${process.version}, ${SECONDS}s windows × ${REPS}, workers ${WORKERS}, load ${WRK ? 'wrk -t1' : 'autocannon'}`);
+    const peer = await startPeer(BASE_URL);
+    if (peer) cleanups.push(peer.cleanup);
     const floor = await startProcess([process.execPath, 'bench/floor.mjs'], { DATABASE_URL: url, PORT: '0' }, /FLOOR (http:\/\/\S+)/);
     const gateway = await startProcess(
       [process.execPath, 'bin/trieve-gateway.js', 'serve'],
@@ -183,15 +263,16 @@ async function main() {
     // The gateway's access log goes to a pipe we drain, as a log shipper would.
     gateway.child.stdout!.resume();
 
-    const targets: Record<Path, Proc> = { floor, rest: gateway, graphql: gateway };
+    const targets: Partial<Record<Path, Proc>> = { floor, rest: gateway, graphql: gateway, ...(peer && { postgraphile: peer.proc }) };
+    const kinds = (['floor', 'rest', 'graphql', 'postgraphile'] as Path[]).filter((kind) => targets[kind]);
     const results: Record<number, Record<Path, Window[]>> = {};
     for (const connections of LEVELS) {
-      for (const kind of ['floor', 'rest', 'graphql'] as Path[]) await measure(targets[kind], kind, key, connections, 2); // warm-up
-      results[connections] = { floor: [], rest: [], graphql: [] };
+      for (const kind of kinds) await measure(targets[kind]!, kind, key, connections, 2); // warm-up
+      results[connections] = { floor: [], rest: [], graphql: [], postgraphile: [] };
       for (let rep = 0; rep < REPS; rep++) {
-        const order: Path[] = rep % 2 ? ['graphql', 'rest', 'floor'] : ['floor', 'rest', 'graphql'];
+        const order: Path[] = rep % 2 ? [...kinds].reverse() : kinds;
         for (const kind of order) {
-          const w = await measure(targets[kind], kind, key, connections, SECONDS);
+          const w = await measure(targets[kind]!, kind, key, connections, SECONDS);
           results[connections]![kind].push(w);
           log(`  c=${connections} ${kind.padEnd(7)} ${w.rps.toFixed(0).padStart(6)} req/s  p50 ${w.p50} ms  p99 ${w.p99} ms  errors ${w.errors}`);
         }
@@ -223,6 +304,8 @@ async function main() {
       const [{ n }] = (await admin(url, (c) => c.query('select count(*)::int as n from organizations'))).rows;
       log(`filling organizations to 1,000,000 rows (has ${n})`);
       await admin(url, async (c) => {
+        // The gateway set STATEMENT_TIMEOUT_MS as its role's default here; the fill takes longer.
+        await c.query('set statement_timeout = 0');
         await c.query(`insert into organizations (id, name, created_at, updated_at, registerable, deleted, partner_configuration)
           select gen_random_uuid(), 'filler-' || g, now(), now(), true, 0, '{}'::jsonb from generate_series(1, ${Math.max(0, 1_000_000 - n)}) g`);
         await c.query('vacuum analyze organizations');
@@ -235,28 +318,32 @@ async function main() {
 
     const startMs = await embeddedStartMs();
 
-    let table = `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${os.cpus()[0]?.model?.trim()}, Node ${process.version}, PostgreSQL on loopback, ${WORKERS} gateway process(es); medians of ${REPS} alternating ${SECONDS}s windows after a 2s warm-up.\n\n`;
-    table += '| connections | path | req/s | × floor | p50 ms | p99 ms | p99 × floor | errors |\n|---|---|---|---|---|---|---|---|\n';
+    let table = `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${os.cpus()[0]?.model?.trim()}, Node ${process.version}, PostgreSQL on loopback, ${WORKERS} gateway process(es), load from ${WRK ? '`wrk -t1` (C, one thread)' : 'autocannon'}; medians of ${REPS} alternating ${SECONDS}s windows after a 2s warm-up.\n\n`;
+    table += '| connections | path | req/s | × floor | × PostGraphile | p50 ms | p99 ms | p99 × floor | errors |\n|---|---|---|---|---|---|---|---|---|\n';
     for (const connections of LEVELS) {
       const r = results[connections]!;
       const f = { rps: median(r.floor.map((w) => w.rps)), p99: median(r.floor.map((w) => w.p99)) };
-      for (const kind of ['floor', 'rest', 'graphql'] as Path[]) {
+      const peerRps = r.postgraphile.length ? median(r.postgraphile.map((w) => w.rps)) : undefined;
+      for (const kind of kinds) {
         const rps = median(r[kind].map((w) => w.rps));
         const p50 = median(r[kind].map((w) => w.p50));
         const p99 = median(r[kind].map((w) => w.p99));
         const errors = r[kind].reduce((s, w) => s + w.errors, 0);
-        table += `| ${connections} | ${kind} | ${rps.toFixed(0)} | ${(rps / f.rps).toFixed(2)} | ${p50} | ${p99} | ${(p99 / f.p99).toFixed(2)} | ${errors} |\n`;
+        const vsPeer = peerRps && (kind === 'graphql' || kind === 'postgraphile') ? (rps / peerRps).toFixed(2) : '';
+        table += `| ${connections} | ${kind} | ${rps.toFixed(0)} | ${(rps / f.rps).toFixed(2)} | ${vsPeer} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${(p99 / f.p99).toFixed(2)} | ${errors} |\n`;
       }
     }
     table += `\n| | floor | REST | GraphQL |\n|---|---|---|---|\n`;
     table += `| database statements per create | ${trips.floor} | ${trips.rest.toFixed(1)} | ${trips.graphql.toFixed(1)} |\n`;
     table += `| server peak RSS | ${(floor.peakRss / 2 ** 20).toFixed(0)} MB | ${(gateway.peakRss / 2 ** 20).toFixed(0)} MB (REST and GraphQL share the process) | |\n`;
+    if (peer) table += `| PostGraphile peak RSS | | | ${(peer.proc.peakRss / 2 ** 20).toFixed(0)} MB |\n`;
     table += `\n| | empty table | 1,000,000 organizations | ratio |\n|---|---|---|---|\n${growth || '| (skipped: BENCH_QUICK) | | | |\n'}`;
     table += scaling;
     table += `\nEmbedded start on an empty data directory to a healthy \`/api/health\`: ${(startMs / 1000).toFixed(2)} s.\n`;
     writeFileSync('bench/results.md', table);
     log(`\n${table}`);
   } finally {
+    for (const cleanup of cleanups) await cleanup().catch((error: unknown) => log(`cleanup: ${String(error)}`));
     for (const p of procs) p.child.kill('SIGTERM');
     await Promise.all(procs.map((p) => new Promise((r) => (p.child.exitCode !== null ? r(null) : p.child.on('exit', r)))));
     await admin(BASE_URL, (c) => c.query(`drop database if exists "${name}" with (force)`));

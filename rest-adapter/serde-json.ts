@@ -218,47 +218,37 @@ class Reader {
   }
 
   private seqElements(depth: number): void {
-    let first = true;
-    for (;;) {
-      let b = this.skipWhitespace();
-      if (b === undefined) throw this.error('Unexpected end of JSON input', 'EOF while parsing a list');
-      if (b === 0x5d) {
-        this.index++;
-        return;
-      }
-      if (!first) {
-        if (b !== 0x2c) throw this.peekError('Syntax error in JSON', 'expected `,` or `]`');
-        this.index++;
-        b = this.skipWhitespace();
-        if (b === 0x5d) throw this.peekError('Syntax error in JSON', 'trailing comma');
-      }
-      first = false;
-      this.ignoreValue(depth);
-    }
+    this.elements(0x5d, 'a list', () => this.ignoreValue(depth));
   }
 
   /** After `{`: each key handed to `onValue` with the reader before its value; returns at `}`. */
   mapEntries(onValue: (key: string) => void): void {
+    this.elements(0x7d, 'an object', (b) => {
+      if (b !== 0x22) throw this.peekError('Syntax error in JSON', 'key must be a string');
+      this.index++;
+      onValue(this.string());
+    });
+  }
+
+  /** The comma-separated items of a list or an object up to `close`, serde's errors between them. */
+  private elements(close: number, what: string, onItem: (next: number) => void): void {
     let first = true;
     for (;;) {
       let b = this.skipWhitespace();
-      if (b === undefined) throw this.error('Unexpected end of JSON input', 'EOF while parsing an object');
-      if (b === 0x7d) {
+      if (b === undefined) throw this.error('Unexpected end of JSON input', `EOF while parsing ${what}`);
+      if (b === close) {
         this.index++;
         return;
       }
       if (!first) {
-        if (b !== 0x2c) throw this.peekError('Syntax error in JSON', 'expected `,` or `}`');
+        if (b !== 0x2c) throw this.peekError('Syntax error in JSON', `expected \`,\` or \`${String.fromCharCode(close)}\``);
         this.index++;
         b = this.skipWhitespace();
         if (b === undefined) throw this.error('Unexpected end of JSON input', 'EOF while parsing a value');
-        if (b === 0x7d) throw this.peekError('Syntax error in JSON', 'trailing comma');
+        if (b === close) throw this.peekError('Syntax error in JSON', 'trailing comma');
       }
       first = false;
-      if (b !== 0x22) throw this.peekError('Syntax error in JSON', 'key must be a string');
-      this.index++;
-      const key = this.string();
-      onValue(key);
+      onItem(b);
     }
   }
 

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApiKey } from './auth/api-keys.js';
 import type { Database } from './db/orm.js';
-import type { ApiKeyRoleName } from './entities/api-key.entity.js';
+import { ApiKeyRole, type ApiKeyRoleName } from './entities/api-key.entity.js';
 import type { Logger } from './logger.js';
 
 export type CreateApiKeyRequest = Readonly<{ email: string; label: string; role: ApiKeyRoleName; expiresAt: string | null }>;
@@ -61,8 +61,8 @@ export async function startAdminSocket(dataDir: string, db: Database, logger: Lo
     try {
       if (req.method === 'POST' && req.url === '/create-api-key') {
         const body = (await readJson(req)) as Partial<CreateApiKeyRequest>;
-        if (typeof body.email !== 'string' || typeof body.label !== 'string' || typeof body.role !== 'string') {
-          return answer(400, { message: 'create-api-key needs email, label and role' });
+        if (typeof body.email !== 'string' || typeof body.label !== 'string' || !(body.role && Object.hasOwn(ApiKeyRole, body.role))) {
+          return answer(400, { message: 'create-api-key needs email, label and a role (read, admin or owner)' });
         }
         const created = await createApiKey(db.orm.em.fork(), {
           email: body.email,

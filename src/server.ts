@@ -22,8 +22,8 @@ export type RunningServer = Readonly<{
 const DRAIN_TIMEOUT_MS = 10_000;
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  // The request pipeline's modules load while the database opens (a new embedded one is copied from
-  // its template on libuv's thread pool meanwhile).
+  // The request pipeline's modules load while the database opens (a new embedded database is copied
+  // from its template by a `cp` child process meanwhile).
   const appModule = import('./app.js');
   const db = await initORM(config, { migrate: config.migrateOnStart, logger });
   let app: App;
@@ -85,6 +85,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
 /** How often each instance deletes expired idempotency records (a batch at a time, see the domain). */
 const PURGE_INTERVAL_MS = 10 * 60_000;
+const PURGE_BATCH = 1000;
 const PURGE_BATCHES_PER_RUN = 10;
 
 /** Purges expired idempotency records now and then; a failure is logged and tried again next time. */
@@ -93,9 +94,9 @@ function schedulePurge(db: Awaited<ReturnType<typeof initORM>>, logger: Logger):
     try {
       let deleted = 0;
       for (let i = 0; i < PURGE_BATCHES_PER_RUN; i++) {
-        const batch = await purgeExpiredIdempotencyKeys(db.orm.em.fork());
+        const batch = await purgeExpiredIdempotencyKeys(db.orm.em.fork(), PURGE_BATCH);
         deleted += batch;
-        if (batch < 1000) break;
+        if (batch < PURGE_BATCH) break;
       }
       if (deleted > 0) logger.info({ deleted }, 'purged expired idempotency records');
     } catch (error) {

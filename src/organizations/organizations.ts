@@ -52,7 +52,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
  * created_at index). Safe with many instances at once: rows another purge holds are skipped, not waited
  * for. Returns how many it deleted.
  */
-export async function purgeExpiredIdempotencyKeys(em: EntityManager, batch = 1000): Promise<number> {
+export async function purgeExpiredIdempotencyKeys(em: EntityManager, batch: number): Promise<number> {
   const rows = await em.execute(
     `delete from idempotency_keys where ctid = any(array(
        select ctid from idempotency_keys

@@ -63,7 +63,7 @@ mutation CreateOrganization {
 }
 
 query Viewer {
-  viewer { id email organizations { id name createdAt } }
+  viewer { id email organizations(first: 20) { totalCount edges { cursor node { id name createdAt } } pageInfo { hasNextPage endCursor } } }
 }
 `;
 

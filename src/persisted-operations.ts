@@ -33,7 +33,8 @@ export function loadPersistedOperations(file: string, schema: GraphQLSchema): Ma
     }
     const errors = validate(schema, document);
     if (errors.length > 0) throw new PersistedOperationsError(file, `entry ${hash} does not fit the schema: ${errors[0]!.message}`);
-    operations.set(hash, document);
+    // graphql-codegen writes its keys as "sha256:<hex>" (or bare hex with other settings): one key either way.
+    operations.set(hash.replace(/^sha256:/, ''), document);
   }
   return operations;
 }

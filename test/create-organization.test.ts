@@ -44,8 +44,10 @@ describe('createOrganization', () => {
     const memberships = await env.sql('select user_id, role from user_organizations where organization_id = ?', [org.id]);
     expect(memberships).toEqual([{ user_id: userId, role: 2 }]);
 
-    const viewer = await env.graphql('{ viewer { id organizations { id name createdAt } } }', { headers: bearer(key) });
-    expect(viewer.body).toEqual({ data: { viewer: { id: userId, organizations: [{ id: org.id, name: 'Acme Corp', createdAt: org.createdAt }] } } });
+    const viewer = await env.graphql('{ viewer { id organizations { totalCount edges { node { id name createdAt } } } } }', { headers: bearer(key) });
+    expect(viewer.body).toEqual({
+      data: { viewer: { id: userId, organizations: { totalCount: 1, edges: [{ node: { id: org.id, name: 'Acme Corp', createdAt: org.createdAt } }] } } },
+    });
   });
 
   it('lets a read-only key create an organization', async () => {
@@ -173,7 +175,7 @@ describe('organization(id)', () => {
     await env.sql('update organizations set deleted = 1 where id = ?', [org.id]);
     const one = await env.graphql('query ($id: ID!) { organization(id: $id) { id } }', { variables: { id: org.id }, headers: bearer(key) });
     expect(one.body).toEqual({ data: { organization: null } });
-    const list = await env.graphql('{ viewer { organizations { id } } }', { headers: bearer(key) });
-    expect(list.body).toEqual({ data: { viewer: { organizations: [] } } });
+    const list = await env.graphql('{ viewer { organizations { totalCount edges { node { id } } } } }', { headers: bearer(key) });
+    expect(list.body).toEqual({ data: { viewer: { organizations: { totalCount: 0, edges: [] } } } });
   });
 });

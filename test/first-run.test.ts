@@ -84,7 +84,7 @@ describe.skipIf(usingPostgres)('first run on an embedded data directory (embedde
 
     server = await startServerProcess(env());
     expect(server.output()).not.toContain('No API key yet');
-    const viewer = await postJson(server.url, '/graphql', { authorization: `Bearer ${key}` }, { query: '{ viewer { organizations { name } } }' });
-    expect(viewer).toMatchObject({ status: 200, body: { data: { viewer: { organizations: [{ name: 'Survives restarts' }] } } } });
+    const viewer = await postJson(server.url, '/graphql', { authorization: `Bearer ${key}` }, { query: '{ viewer { organizations { edges { node { name } } } } }' });
+    expect(viewer).toMatchObject({ status: 200, body: { data: { viewer: { organizations: { edges: [{ node: { name: 'Survives restarts' } }] } } } } });
   });
 });

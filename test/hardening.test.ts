@@ -87,7 +87,7 @@ describe('document limits (graphql-armor)', () => {
   });
 
   it('still accepts ordinary operations and GraphiQL-sized introspection', async () => {
-    const ok = await post(JSON.stringify({ query: '{ viewer { id organizations { id name } } __schema { types { name fields { name type { name kind ofType { name kind ofType { name kind } } } } } } }' }));
+    const ok = await post(JSON.stringify({ query: '{ viewer { id organizations { edges { node { id name } } } } __schema { types { name fields { name type { name kind ofType { name kind ofType { name kind } } } } } } }' }));
     expect(ok.status).toBe(200);
   });
 });

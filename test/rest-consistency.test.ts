@@ -33,8 +33,8 @@ it('an organization created over REST is the same one GraphQL returns', async ()
     deleted: rest.deleted,
     partnerConfiguration: rest.partner_configuration,
   });
-  const viewer = await env.graphql('{ viewer { organizations { id name createdAt } } }', { headers: bearer(key) });
-  expect(viewer.body.data.viewer.organizations).toEqual([{ id: rest.id, name: rest.name, createdAt: rest.created_at }]);
+  const viewer = await env.graphql('{ viewer { organizations { edges { node { id name createdAt } } } } }', { headers: bearer(key) });
+  expect(viewer.body.data.viewer.organizations.edges).toEqual([{ node: { id: rest.id, name: rest.name, createdAt: rest.created_at } }]);
 });
 
 it('an organization created over GraphQL is the same one REST reports, and its name is taken for REST', async () => {

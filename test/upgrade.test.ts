@@ -28,6 +28,9 @@ const OLD_MIGRATIONS = [
   { id: 2, name: 'Migration20261129010000_idempotency_keys' },
 ];
 
+/** Migrations added since 0.1.0, which the upgrade applies once. */
+const NEW_MIGRATIONS = ['Migration20261129020000_membership_page_index'];
+
 type Opened = { db: Database; app: App; logLines: string[] };
 
 async function openWithNewCode(config: { databaseUrl: string | undefined; dataDir: string }): Promise<Opened> {
@@ -38,12 +41,12 @@ async function openWithNewCode(config: { databaseUrl: string | undefined; dataDi
 }
 
 function upgradeChecks(open: () => Opened) {
-  it('applies no migration and keeps the migration table as the old release left it', async () => {
+  it('re-runs none of the old release\'s migrations, applies only the new ones, and keeps the old records', async () => {
     const { db, logLines } = open();
-    expect(db.applied).toEqual([]);
-    expect(logLines.join('')).not.toContain('[migrator] Processing');
+    expect(db.applied).toEqual(NEW_MIGRATIONS);
+    for (const { name } of OLD_MIGRATIONS) expect(logLines.join('')).not.toContain(`Processing '${name}'`);
     const rows = await db.orm.em.fork().getConnection().execute('select id, name from mikro_orm_migrations order by id');
-    expect(rows).toEqual(OLD_MIGRATIONS);
+    expect(rows).toEqual([...OLD_MIGRATIONS, ...NEW_MIGRATIONS.map((name, i) => ({ id: OLD_MIGRATIONS.length + 1 + i, name }))]);
   });
 
   it('finds the schema exactly as the entities describe it (no pending change)', async () => {
@@ -57,13 +60,13 @@ function upgradeChecks(open: () => Opened) {
       new Request('http://gateway.test/graphql', {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...bearer(FIXTURE.key) },
-        body: JSON.stringify({ query: '{ viewer { id organizations { id name createdAt updatedAt } } }' }),
+        body: JSON.stringify({ query: '{ viewer { id organizations { edges { node { id name createdAt updatedAt } } } } }' }),
       }),
     );
     expect(response.status).toBe(200);
-    const { data } = (await response.json()) as { data: { viewer: { id: string; organizations: unknown[] } } };
+    const { data } = (await response.json()) as { data: { viewer: { id: string; organizations: { edges: Array<{ node: unknown }> } } } };
     expect(data.viewer.id).toBe(FIXTURE.userId);
-    expect(data.viewer.organizations).toEqual(
+    expect(data.viewer.organizations.edges.map((e) => e.node)).toEqual(
       FIXTURE.organizations.map((o) => ({ id: o.id, name: o.name, createdAt: o.created_at, updatedAt: o.updated_at })),
     );
   });

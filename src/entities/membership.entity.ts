@@ -20,6 +20,8 @@ export const MembershipSchema = defineEntity({
   class: Membership,
   tableName: 'user_organizations',
   uniques: [{ name: 'user_organizations_user_id_organization_id_key', properties: ['user', 'organization'] }],
+  // Serves keyset pagination of a user's organizations, oldest membership first.
+  indexes: [{ name: 'user_organizations_user_id_created_at_id_index', properties: ['user', 'createdAt', 'id'] }],
   properties: (p) => ({
     id: p.uuid().primary(),
     user: p.manyToOne(UserSchema).ref().deleteRule('cascade').updateRule('cascade'),

@@ -210,11 +210,83 @@ export async function organizationAccess(em: EntityManager, userId: string | nul
   return memberships > 0 ? 'MEMBER' : 'NOT_MEMBER';
 }
 
-export async function listOrganizationsForMember(em: EntityManager, userId: string): Promise<Organization[]> {
-  const memberships = await em.find(
-    Membership,
-    { user: userId, organization: { deleted: 0 } },
-    { populate: ['organization'], orderBy: { createdAt: 'asc', id: 'asc' } },
+/** Page sizes of `viewer.organizations` (documented in the schema and the README). */
+export const ORGANIZATION_PAGE = Object.freeze({ default: 20, max: 100 });
+
+export type OrganizationPageArgs = { first?: number | null; after?: string | null; last?: number | null; before?: string | null };
+export type OrganizationPage = {
+  edges: Array<{ cursor: string; node: Organization }>;
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+};
+
+/**
+ * A position in one member's list: the membership's creation time and id, the keyset the index
+ * (user_id, created_at, id) serves. Opaque to clients; it names no user, and every page is read for
+ * the viewer only, so a cursor taken from another user's list selects nothing of theirs.
+ */
+function encodeCursor(createdAt: Date, membershipId: string): string {
+  return Buffer.from(`m1:${createdAt.toISOString()}:${membershipId}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [Date, string] {
+  const match = /^m1:(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z):(.+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const at = match ? new Date(match[1]!) : undefined;
+  if (!match || !at || Number.isNaN(at.getTime()) || !isUuid(match[2]!)) throw new ValidationError('cursor', 'Invalid cursor: pass a cursor this API returned');
+  return [at, match[2]!];
+}
+
+function pageSize(name: 'first' | 'last', value: number | null | undefined): number | undefined {
+  if (value == null) return undefined;
+  if (!Number.isInteger(value) || value < 0 || value > ORGANIZATION_PAGE.max) {
+    throw new ValidationError(name, `${name} must be a whole number from 0 to ${ORGANIZATION_PAGE.max}, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * One page of the live organizations a user is a member of, oldest membership first: `first`/`after`
+ * forwards, `last`/`before` backwards (not both directions at once). Keyset pagination: every page
+ * is one indexed range scan, page 1,000 costs what page 1 costs, and rows inserted meanwhile never
+ * shift or repeat what a client has already seen.
+ */
+export async function pageOrganizationsForMember(em: EntityManager, userId: string, args: OrganizationPageArgs): Promise<OrganizationPage> {
+  const first = pageSize('first', args.first);
+  const last = pageSize('last', args.last);
+  if ((first !== undefined || args.after != null) && (last !== undefined || args.before != null)) {
+    throw new ValidationError('last', 'Page forwards (first, after) or backwards (last, before), not both');
+  }
+  const backwards = last !== undefined || args.before != null;
+  const size = (backwards ? last : first) ?? ORGANIZATION_PAGE.default;
+  const cursor = backwards ? args.before : args.after;
+  const position = cursor != null ? decodeCursor(cursor) : undefined;
+  const rows = await em.execute<Array<OrganizationRow & { membership_id: string; membership_created_at: Date }>>(
+    `select o.*, m.id as membership_id, m.created_at as membership_created_at
+     from user_organizations m join organizations o on o.id = m.organization_id
+     where m.user_id = ? and o.deleted = 0 ${position ? `and (m.created_at, m.id) ${backwards ? '<' : '>'} (?, ?)` : ''}
+     order by m.created_at ${backwards ? 'desc' : 'asc'}, m.id ${backwards ? 'desc' : 'asc'}
+     limit ?`,
+    [userId, ...(position ?? []), size + 1],
   );
-  return memberships.map((m) => m.organization.getEntity());
+  const more = rows.length > size;
+  const page = rows.slice(0, size);
+  if (backwards) page.reverse();
+  const edges = page.map((row) => ({ cursor: encodeCursor(new Date(row.membership_created_at), row.membership_id), node: organizationFromRow(row) }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: backwards ? position !== undefined : more,
+      hasPreviousPage: backwards ? more : position !== undefined,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}
+
+/** How many live organizations the user is a member of. */
+export async function countOrganizationsForMember(em: EntityManager, userId: string): Promise<number> {
+  const [row] = await em.execute<Array<{ n: number }>>(
+    'select count(*)::int as n from user_organizations m join organizations o on o.id = m.organization_id where m.user_id = ? and o.deleted = 0',
+    [userId],
+  );
+  return row!.n;
 }

@@ -1,6 +1,7 @@
 // The Pothos builder and its plugins; no type definitions live here.
 import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
+import RelayPlugin from '@pothos/plugin-relay';
 import type { Context } from '../context.js';
 
 export type Builder = {
@@ -14,9 +15,12 @@ export type Builder = {
 };
 
 export const builder = new SchemaBuilder<Builder>({
-  plugins: [ErrorsPlugin],
+  plugins: [ErrorsPlugin, RelayPlugin],
   defaultFieldNullability: false,
   errors: { directResult: true },
+  // Connections only: organization ids stay the UUIDs the REST contract uses, so no global ids and
+  // no node/nodes fields. Cursors are opaque strings.
+  relay: { clientMutationId: 'omit', cursorType: 'String', nodeQueryOptions: false, nodesQueryOptions: false },
 });
 
 builder.queryType({});

@@ -47,3 +47,8 @@ export function clientClosedRequest(): GraphQLError {
     extensions: { code: 'CLIENT_CLOSED_REQUEST', http: { status: 499 } },
   });
 }
+
+/** An argument the client must fix (outside a result union): `extensions.code: "BAD_USER_INPUT"`, HTTP 400 for graphql-response+json clients. */
+export function badUserInput(message: string, argument: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', argument } });
+}

@@ -1,6 +1,7 @@
 import { User } from '../entities/user.entity.js';
-import { listOrganizationsForMember } from '../organizations/organizations.js';
+import { countOrganizationsForMember, ORGANIZATION_PAGE, pageOrganizationsForMember, ValidationError } from '../organizations/organizations.js';
 import { builder } from './builder.js';
+import { badUserInput } from './errors.js';
 import { OrganizationType } from './organization.js';
 
 builder.objectType(User, {
@@ -10,11 +11,33 @@ builder.objectType(User, {
     id: t.exposeID('id'),
     email: t.exposeString('email'),
     name: t.exposeString('name', { nullable: true }),
-    organizations: t.field({
-      type: [OrganizationType],
-      description: 'The live organizations this user is a member of, oldest membership first.',
-      resolve: (user, _args, { em }) => listOrganizationsForMember(em, user.id),
-    }),
+    organizations: t.connection(
+      {
+        type: OrganizationType,
+        description:
+          `The live organizations this user is a member of, oldest membership first, a page at a time: \`first\`/\`after\` forwards, ` +
+          `\`last\`/\`before\` backwards (not both). ${ORGANIZATION_PAGE.default} per page unless \`first\` or \`last\` says otherwise, ` +
+          `at most ${ORGANIZATION_PAGE.max} (more is an error). Cursors are opaque and stable: organizations joined meanwhile never shift a page.`,
+        resolve: async (user, args, { em }) => {
+          try {
+            return { ...(await pageOrganizationsForMember(em, user.id, args)), userId: user.id };
+          } catch (error) {
+            if (error instanceof ValidationError) throw badUserInput(error.message, error.field);
+            throw error;
+          }
+        },
+      },
+      {
+        name: 'OrganizationConnection',
+        fields: (c) => ({
+          totalCount: c.int({
+            description: 'How many live organizations the user is a member of (counted only when asked for).',
+            resolve: (connection, _args, { em }) => countOrganizationsForMember(em, (connection as unknown as { userId: string }).userId),
+          }),
+        }),
+      },
+      { name: 'OrganizationEdge' },
+    ),
   }),
 });
 

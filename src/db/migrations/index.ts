@@ -2,8 +2,10 @@
 // starting with `set local statement_timeout = 0` (see setStatementTimeout in ../orm.ts).
 import { Migration20261129000000_initial } from './Migration20261129000000_initial.js';
 import { Migration20261129010000_idempotency_keys } from './Migration20261129010000_idempotency_keys.js';
+import { Migration20261129020000_membership_page_index } from './Migration20261129020000_membership_page_index.js';
 
 export const migrationsList = [
   { name: 'Migration20261129000000_initial', class: Migration20261129000000_initial },
   { name: 'Migration20261129010000_idempotency_keys', class: Migration20261129010000_idempotency_keys },
+  { name: 'Migration20261129020000_membership_page_index', class: Migration20261129020000_membership_page_index },
 ];

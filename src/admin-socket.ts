@@ -11,6 +11,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createApiKey } from './auth/api-keys.js';
+import { loggable } from './db/errors.js';
 import type { Database } from './db/orm.js';
 import { ApiKeyRole, type ApiKeyRoleName } from './entities/api-key.entity.js';
 import type { Logger } from './logger.js';
@@ -78,7 +79,7 @@ export async function startAdminSocket(dataDir: string, db: Database, logger: Lo
       }
       return answer(404, { message: 'Not Found' });
     } catch (error) {
-      logger.error({ err: error }, 'admin socket: command failed');
+      logger.error({ err: loggable(error) }, 'admin socket: command failed');
       return answer(500, { message: 'The running server could not do that; see its log' });
     }
   });

@@ -9,7 +9,7 @@ import { useRestAdapter } from '../rest-adapter/index.js';
 import { readApiKey, resolveViewer, ViewerCache } from './auth/api-keys.js';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
-import { isDatabaseUnavailable } from './db/errors.js';
+import { isDatabaseUnavailable, loggable } from './db/errors.js';
 import type { Logger } from './logger.js';
 import { hardeningPlugins } from './hardening.js';
 import { isClientAbort } from './http/body-limit.js';
@@ -99,7 +99,7 @@ function useHealth(orm: MikroORM, logger: Logger, isDraining: () => boolean): Pl
         await orm.em.getConnection().execute('select 1');
       } catch (error) {
         up = false;
-        logger.warn({ err: error }, 'health check: database unavailable');
+        logger.warn({ err: loggable(error) }, 'health check: database unavailable');
       }
       const [status, body] = probe(up);
       endResponse(jsonResponse(fetchAPI, body, status));
@@ -117,7 +117,8 @@ function yogaLogger(logger: Logger) {
         logger.debug('client closed the request before it was read');
       } else if (first instanceof Error) {
         const what = name !== 'error' ? first.message : isDatabaseUnavailable(first) ? 'database unavailable' : 'internal error';
-        logger[name]({ err: first }, what);
+        // A database failure is logged by SQLSTATE and class, never with its statement or values.
+        logger[name]({ err: loggable(first) }, what);
       }
       else if (typeof first === 'string') logger[name](rest.length > 0 ? { args: rest } : {}, first);
       else logger[name]({ args }, 'yoga');
@@ -188,7 +189,7 @@ export function createApp({ orm, config, logger }: AppOptions): App {
       useHealth(orm, logger, () => draining),
       useRestAdapter({
         maxBodyBytes: config.maxBodyBytes,
-        logError: (err) => logger.error({ err }, 'internal error'),
+        logError: (err) => logger.error({ err: loggable(err) }, 'internal error'),
         logClientAbort: () => logger.debug('client closed the request before it was read'),
       }),
       ...(trusted ? [useTrustedDocuments(trusted)] : []),

@@ -76,8 +76,9 @@ async function serve(config: Config): Promise<void> {
         logger.info('stopped');
         process.exit(0);
       },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
+      async (error: unknown) => {
+        const { loggable } = await import('./db/errors.js');
+        logger.error({ err: loggable(error) }, 'shutdown failed');
         process.exit(1);
       },
     );

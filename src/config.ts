@@ -33,6 +33,8 @@ export type Config = Readonly<{
   apiKeyCacheSeconds: number;
   /** PostgreSQL's statement_timeout for the gateway's database role, in ms (0: leave it as it is). */
   statementTimeoutMs: number;
+  /** Database connections per server process (PostgreSQL mode; embedded always uses one). */
+  dbPoolSize: number;
 }>;
 
 export class ConfigError extends Error {
@@ -122,5 +124,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers,
     apiKeyCacheSeconds: integer(env, 'API_KEY_CACHE_SECONDS', 5, 0, 300),
     statementTimeoutMs: integer(env, 'STATEMENT_TIMEOUT_MS', 5000, 0, 600_000),
+    dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 500),
   });
 }

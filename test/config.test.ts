@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       workers: 1,
       apiKeyCacheSeconds: 5,
       statementTimeoutMs: 5000,
+      dbPoolSize: 10,
     });
   });
 
@@ -46,6 +47,7 @@ describe('loadConfig', () => {
         API_KEY_CACHE_SECONDS: '0',
         CORS_ORIGINS: 'https://app.example.com, http://localhost:3000',
         STATEMENT_TIMEOUT_MS: '2500',
+        DB_POOL_SIZE: '25',
       }),
     ).toEqual({
       port: 9000,
@@ -66,6 +68,7 @@ describe('loadConfig', () => {
       workers: 4,
       apiKeyCacheSeconds: 0,
       statementTimeoutMs: 2500,
+      dbPoolSize: 25,
     });
   });
 
@@ -90,6 +93,9 @@ describe('loadConfig', () => {
     [{ GRAPHIQL: 'perhaps' }, 'Invalid configuration: GRAPHIQL must be true or false, got "perhaps"'],
     [{ METRICS_TOKEN: 'short' }, 'Invalid configuration: METRICS_TOKEN must be at least 16 characters'],
     [{ SHUTDOWN_DELAY_MS: '1e9' }, 'Invalid configuration: SHUTDOWN_DELAY_MS must be a whole number, got "1e9"'],
+    [{ DB_POOL_SIZE: '0' }, 'Invalid configuration: DB_POOL_SIZE must be between 1 and 500, got 0'],
+    [{ STATEMENT_TIMEOUT_MS: 'soon' }, 'Invalid configuration: STATEMENT_TIMEOUT_MS must be a whole number, got "soon"'],
+    [{ CORS_ORIGINS: 'evil.example' }, 'Invalid configuration: CORS_ORIGINS must be * or a comma-separated list of origins like https://app.example.com, got "evil.example"'],
   ])('refuses %o with one clear line', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -231,3 +231,36 @@ describe('expired idempotency records', () => {
     expect(await env.sql('select key from idempotency_keys where user_id = ?', [userId])).toEqual([{ key: 'fresh' }]);
   });
 });
+
+describe('database failures in logs', () => {
+  it('carry SQLSTATE and class only: no statement, no parameter values, on the create and idempotency paths', async () => {
+    const broken = await createTestEnv();
+    try {
+      const { key } = await broken.newUser();
+      await broken.sql('alter table user_organizations rename to user_organizations_gone');
+      const name = 'Secret Name 7f3a';
+      const idempotencyKey = 'idem-key-9c1e';
+      const gql = await broken.graphql('mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { __typename } }', {
+        variables: { input: { name, idempotencyKey } },
+        headers: bearer(key),
+      });
+      expect(gql.body.errors?.[0]?.message).toBe('Unexpected error.');
+      const rest = await broken.request('/api/organization', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': `${idempotencyKey}-rest`, ...bearer(key) },
+        body: JSON.stringify({ name: `${name} rest` }),
+      });
+      expect(rest.status).toBe(500);
+      const plain = await broken.graphql('mutation($n: String!) { createOrganization(input: { name: $n }) { __typename } }', { variables: { n: `${name} plain` }, headers: bearer(key) });
+      expect(plain.body.errors?.[0]?.message).toBe('Unexpected error.');
+
+      const failures = broken.logLines.map((l) => JSON.parse(l) as { level: number; err?: { sqlState?: string; sqlStateClass?: string } }).filter((e) => e.level >= 50);
+      expect(failures.length).toBeGreaterThanOrEqual(3);
+      for (const failure of failures) expect(failure.err).toMatchObject({ type: 'DatabaseError', sqlState: '42P01', sqlStateClass: '42' });
+      const text = broken.logLines.join('\n');
+      for (const secret of [name, idempotencyKey, 'insert into', 'user_organizations', key]) expect(text).not.toContain(secret);
+    } finally {
+      await broken.close();
+    }
+  });
+});

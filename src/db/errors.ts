@@ -1,6 +1,6 @@
 // Whether a database error means "the database is not reachable right now" (retry later, 503) rather
 // than a fault of ours (500). Decided here, once, from error classes and codes along the cause chain.
-import { ConnectionException } from '@mikro-orm/core';
+import { ConnectionException, DriverException } from '@mikro-orm/core';
 
 /** SQLSTATEs and socket errors that mean the server went away or cannot take us now. */
 const UNAVAILABLE_CODES = new Set([
@@ -66,4 +66,18 @@ export function dbFailure(error: unknown): { name: string; sqlState?: string; sq
     ...(sqlState ? { sqlState, sqlStateClass: sqlState.slice(0, 2) } : code ? { code } : {}),
     unavailable: isDatabaseUnavailable(error),
   };
+}
+
+/** An error from the database or its driver anywhere along the cause chain (its message may quote SQL and values). */
+export function isDatabaseError(error: unknown): boolean {
+  return causes(error).some((e) => {
+    if (e instanceof DriverException || e instanceof DatabaseUnavailableError) return true;
+    const { code, severity } = e as { code?: unknown; severity?: unknown };
+    return typeof severity === 'string' || (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code));
+  });
+}
+
+/** What a log line may carry for an error: a database error as `dbFailure` (no message, no stack), anything else as it is. */
+export function loggable(error: unknown): unknown {
+  return isDatabaseError(error) ? { type: 'DatabaseError', ...dbFailure(error) } : error;
 }

@@ -31,7 +31,7 @@ export type InitOptions = Readonly<{
 }>;
 
 export async function initORM(
-  config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'statementTimeoutMs'>>,
+  config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'statementTimeoutMs' | 'dbPoolSize'>>,
   { throwAway = false, migrate = false, logger, overrides = {} }: InitOptions = {},
 ): Promise<Database> {
   // PGlite is loaded only in embedded mode: a PostgreSQL deployment never pays for it.
@@ -41,7 +41,8 @@ export async function initORM(
     // Before the pool opens, so every pooled connection starts with it.
     // (PGlite runs in single-threaded WebAssembly without timers: it does not enforce statement_timeout.)
     if (config.statementTimeoutMs && !embedded) await setStatementTimeout(clientUrl, config.statementTimeoutMs, logger);
-    const pool = embedded ? { min: 0, max: 1 } : { min: 0, max: 10 };
+    // Embedded: one connection, PGlite is one session. PostgreSQL: DB_POOL_SIZE (see README, "Several instances").
+    const pool = embedded ? { min: 0, max: 1 } : { min: 0, max: config.dbPoolSize ?? 10 };
     // (Cast: init infers a readonly entities tuple that the plain MikroORM type used elsewhere does not carry.)
     const orm = (await MikroORM.init(
       ormConfig(clientUrl, {

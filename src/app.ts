@@ -12,7 +12,7 @@ import type { Context } from './context.js';
 import { isDatabaseUnavailable, loggable } from './db/errors.js';
 import type { Logger } from './logger.js';
 import { hardeningPlugins } from './hardening.js';
-import { isClientAbort } from './http/body-limit.js';
+import { CLIENT_ABORT_MESSAGE, isClientAbort } from './http/body-limit.js';
 import { useGraphiQLPage } from './http/graphiql-page.js';
 import { jsonResponse } from './http/json-response.js';
 import { createMetrics, useMetricsEndpoint, useRequestObservation } from './observability.js';
@@ -114,7 +114,7 @@ function yogaLogger(logger: Logger) {
     (...args: unknown[]) => {
       const [first, ...rest] = args;
       if (first instanceof Error && isClientAbort(first)) {
-        logger.debug('client closed the request before it was read');
+        logger.debug(CLIENT_ABORT_MESSAGE);
       } else if (first instanceof Error) {
         const what = name !== 'error' ? first.message : isDatabaseUnavailable(first) ? 'database unavailable' : 'internal error';
         // A database failure is logged by SQLSTATE and class, never with its statement or values.
@@ -190,7 +190,7 @@ export function createApp({ orm, config, logger }: AppOptions): App {
       useRestAdapter({
         maxBodyBytes: config.maxBodyBytes,
         logError: (err) => logger.error({ err: loggable(err) }, 'internal error'),
-        logClientAbort: () => logger.debug('client closed the request before it was read'),
+        logClientAbort: () => logger.debug(CLIENT_ABORT_MESSAGE),
       }),
       ...(trusted ? [useTrustedDocuments(trusted)] : []),
       ...(config.introspection ? [] : [useDisableIntrospection(), blockFieldSuggestionsPlugin() as Plugin]),

@@ -52,7 +52,7 @@ export function readApiKey(headers: Headers): string | undefined {
   return key === '' || key.length > MAX_KEY_LENGTH ? undefined : key;
 }
 
-type CachedKey = Readonly<{ viewer: Viewer; expiresAt: Date | null; cachedUntil: number }>;
+type CachedKey = Readonly<{ viewer: Viewer; expiresAt: Date | null }>;
 
 /** The only shape `generateApiKey` makes (and upstream's): anything else cannot be a key of ours. */
 const KEY_SHAPE = /^tr-[A-Za-z0-9]{32}$/;
@@ -65,36 +65,50 @@ const KEY_SHAPE = /^tr-[A-Za-z0-9]{32}$/;
  * (190 bits) that nobody could present before the key existed. Bounded: the oldest entries go first.
  */
 export class ViewerCache {
-  private readonly entries = new Map<string, CachedKey>();
-  private readonly misses = new Map<string, number>();
+  private readonly known: BoundedTtlMap<CachedKey>;
+  private readonly misses: BoundedTtlMap<true>;
 
-  constructor(
-    private readonly ttlMs: number,
-    private readonly maxEntries = 10_000,
-  ) {}
+  constructor(ttlMs: number, maxEntries = 10_000) {
+    this.known = new BoundedTtlMap(ttlMs, maxEntries);
+    this.misses = new BoundedTtlMap(ttlMs, maxEntries);
+  }
 
   get(hash: string, now: number): CachedKey | undefined {
-    const entry = this.entries.get(hash);
-    if (entry && entry.cachedUntil <= now) this.entries.delete(hash);
-    return entry && entry.cachedUntil > now ? entry : undefined;
+    return this.known.get(hash, now);
   }
 
   set(hash: string, viewer: Viewer, expiresAt: Date | null, now: number): void {
-    if (this.ttlMs <= 0) return;
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(hash, Object.freeze({ viewer, expiresAt, cachedUntil: now + this.ttlMs }));
+    this.known.set(hash, Object.freeze({ viewer, expiresAt }), now);
   }
 
   isKnownMiss(hash: string, now: number): boolean {
-    const until = this.misses.get(hash);
-    if (until !== undefined && until <= now) this.misses.delete(hash);
-    return until !== undefined && until > now;
+    return this.misses.get(hash, now) !== undefined;
   }
 
   setMiss(hash: string, now: number): void {
+    this.misses.set(hash, true, now);
+  }
+}
+
+/** Entries that expire `ttlMs` after they are set (0: nothing is kept); at most `maxEntries`, the oldest go first. */
+class BoundedTtlMap<V> {
+  private readonly entries = new Map<string, { value: V; until: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+  ) {}
+
+  get(key: string, now: number): V | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.until <= now) this.entries.delete(key);
+    return entry && entry.until > now ? entry.value : undefined;
+  }
+
+  set(key: string, value: V, now: number): void {
     if (this.ttlMs <= 0) return;
-    if (this.misses.size >= this.maxEntries) this.misses.delete(this.misses.keys().next().value!);
-    this.misses.set(hash, now + this.ttlMs);
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { value, until: now + this.ttlMs });
   }
 }
 

@@ -1,6 +1,7 @@
 // Whether a database error means "the database is not reachable right now" (retry later, 503) rather
 // than a fault of ours (500). Decided here, once, from error classes and codes along the cause chain.
 import { ConnectionException, DriverException } from '@mikro-orm/core';
+import { causes } from '../cause-chain.js';
 
 /** SQLSTATEs and socket errors that mean the server went away or cannot take us now. */
 const UNAVAILABLE_CODES = new Set([
@@ -29,17 +30,6 @@ export class DatabaseUnavailableError extends Error {
     super('The database is not reachable');
     this.name = 'DatabaseUnavailableError';
   }
-}
-
-function causes(error: unknown): unknown[] {
-  const chain: unknown[] = [];
-  for (let current = error; current && chain.length < 8; ) {
-    chain.push(current);
-    const next = (current as { originalError?: unknown; cause?: unknown }).originalError ?? (current as { cause?: unknown }).cause;
-    if (next === current) break;
-    current = next;
-  }
-  return chain;
 }
 
 export function isDatabaseUnavailable(error: unknown): boolean {

@@ -1,4 +1,5 @@
 // Reading a request body with a hard size limit, declared (Content-Length) or streamed (chunked).
+import { causes } from '../cause-chain.js';
 
 export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
@@ -44,11 +45,11 @@ export function isJsonMediaType(header: string): boolean {
  * of ours. Node reports it as "aborted" (ECONNRESET); streams as AbortError or a premature close.
  */
 export function isClientAbort(error: unknown): boolean {
-  for (let current = error, depth = 0; current && depth < 5; depth++) {
-    const { code, name, message } = current as { code?: unknown; name?: unknown; message?: unknown };
-    if (name === 'AbortError' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ABORT_ERR') return true;
-    if (code === 'ECONNRESET' && message === 'aborted') return true;
-    current = (current as { originalError?: unknown; cause?: unknown }).originalError ?? (current as { cause?: unknown }).cause;
-  }
-  return false;
+  return causes(error).some((e) => {
+    const { code, name, message } = e as { code?: unknown; name?: unknown; message?: unknown };
+    return name === 'AbortError' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ABORT_ERR' || (code === 'ECONNRESET' && message === 'aborted');
+  });
 }
+
+/** The log line for a client abort (debug level), wherever it is noticed. */
+export const CLIENT_ABORT_MESSAGE = 'client closed the request before it was read';

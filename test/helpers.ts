@@ -60,7 +60,15 @@ export async function createTestEnv(options: Partial<AppConfig> = {}): Promise<T
   const logLines: string[] = [];
   const logger = createLogger('info', { write: (line: string) => void logLines.push(line) });
   const db = await initORM({ databaseUrl: scratch?.url, dataDir: '' }, { throwAway: true, migrate: true });
-  const app = createApp({ orm: db.orm, config: { ...DEFAULT_APP_CONFIG, ...options }, logger });
+  let app: App;
+  try {
+    app = createApp({ orm: db.orm, config: { ...DEFAULT_APP_CONFIG, ...options }, logger });
+  } catch (error) {
+    // A start-up that fails (tests of bad configuration) still leaves no database behind.
+    await db.close();
+    await scratch?.drop();
+    throw error;
+  }
   const request = (path: string, init?: RequestInit) => app.fetch(new Request(`http://gateway.test${path}`, init));
   return Object.freeze({
     db,

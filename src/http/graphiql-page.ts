@@ -56,7 +56,8 @@ export function useGraphiQLPage(endpoint: string, options: GraphiQLPageOptions):
         body = await (page.gzip ??= gz(page.html, { level: 9 }));
       }
       if (encoding) headers['content-encoding'] = encoding;
-      endResponse(new fetchAPI.Response(new Uint8Array(body) as unknown as BodyInit, { status: 200, headers }));
+      // A Buffer is a Uint8Array: sent as it is, the cached page is not copied per request.
+      endResponse(new fetchAPI.Response(body as unknown as BodyInit, { status: 200, headers }));
     },
   };
 }

@@ -52,12 +52,14 @@ it.skipIf(!available && !process.env.CI)('fails fast with 503 while the database
     const r = await timed(() => rest(`during the outage ${attempt}`));
     expect(r.ms).toBeLessThan(2_000);
     expect(r.value.status).toBe(503);
+    expect(r.value.headers.get('retry-after')).toBe('1');
     expect(r.value.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await r.value.json()).toEqual({ message: 'Service Unavailable: the database is not reachable, try again shortly' });
 
     const g = await timed(() => graphql(`graphql during the outage ${attempt}`));
     expect(g.ms).toBeLessThan(2_000);
     expect(g.value.status).toBe(503);
+    expect(g.value.headers.get('retry-after')).toBe('1');
     const body = await g.value.json();
     expect(body.errors).toEqual([expect.objectContaining({ extensions: { code: 'SERVICE_UNAVAILABLE' } })]);
   }

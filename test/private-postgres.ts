@@ -1,10 +1,12 @@
-// A private PostgreSQL server for fault tests: its own initdb'd data directory on a spare port,
-// started and stopped by the test (pg_ctl). As root it runs as the `postgres` user, as initdb wants.
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+// Private PostgreSQL servers (and a PgBouncer) for fault tests: their own initdb'd data directories on
+// spare loopback ports, started, killed and promoted by the test (initdb, pg_basebackup, pg_ctl). As
+// root they run as the `postgres` user, as initdb and PgBouncer want.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 
 export function postgresBinDir(): string | undefined {
   const root = '/usr/lib/postgresql';
@@ -14,7 +16,23 @@ export function postgresBinDir(): string | undefined {
   return bin && existsSync(path.join(bin, 'initdb')) ? bin : undefined;
 }
 
-async function sparePort(): Promise<number> {
+/** Debian's pgbouncer (`apt-get install pgbouncer`), if installed. */
+export function pgbouncerBinary(): string | undefined {
+  return ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'].find((candidate) => existsSync(candidate));
+}
+
+/**
+ * Whether a test file that needs these binaries runs: always in CI (where `.ci/run` installs them, so a
+ * missing one fails loudly); locally, skipped with a printed warning naming what is missing.
+ */
+export function requireBinaries(file: string, needs: { postgres?: boolean; pgbouncer?: boolean }): boolean {
+  const missing = [needs.postgres && !postgresBinDir() && 'PostgreSQL server binaries (initdb, pg_ctl)', needs.pgbouncer && !pgbouncerBinary() && 'pgbouncer (apt-get install pgbouncer)'].filter(Boolean);
+  if (missing.length === 0 || process.env.CI) return true;
+  console.warn(`SKIPPED ${file}: not on this machine: ${missing.join(', ')}`);
+  return false;
+}
+
+export async function sparePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
@@ -25,35 +43,196 @@ async function sparePort(): Promise<number> {
   });
 }
 
-export type PrivatePostgres = Readonly<{ url: string; start(): void; stop(): void; destroy(): void }>;
+const asRoot = process.getuid?.() === 0;
+const postgresIds = () => {
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid: id('-u'), gid: id('-g') };
+};
 
-export async function createPrivatePostgres(): Promise<PrivatePostgres> {
+function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  chmodSync(dir, 0o777);
+  return dir;
+}
+
+function runTool(tool: string, args: string[]): string {
   const bin = postgresBinDir();
   if (!bin) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql');
-  const asRoot = process.getuid?.() === 0;
-  const dir = mkdtempSync(path.join(tmpdir(), 'gateway-pg-'));
-  chmodSync(dir, 0o777);
-  const data = path.join(dir, 'data');
-  const port = await sparePort();
-  const run = (tool: string, args: string[]) => {
-    const command = asRoot ? ['runuser', ['-u', 'postgres', '--', path.join(bin, tool), ...args]] as const : [path.join(bin, tool), args] as const;
-    execFileSync(command[0], command[1], { stdio: 'pipe', timeout: 60_000 });
+  const [command, commandArgs] = asRoot ? ['runuser', ['-u', 'postgres', '--', path.join(bin, tool), ...args]] : [path.join(bin, tool), args];
+  return execFileSync(command, commandArgs, { encoding: 'utf8', stdio: 'pipe', timeout: 60_000 });
+}
+
+export type PrivatePostgres = Readonly<{
+  url: string;
+  port: number;
+  /** The server's log file (all statements, with `logStatements`). */
+  logFile: string;
+  start(): void;
+  stop(): void;
+  /** SIGKILL the postmaster and every server process: the machine died. */
+  kill(): void;
+  /** pg_ctl promote, waiting until the standby accepts writes. */
+  promote(): void;
+  destroy(): void;
+}>;
+
+export type PrivatePostgresOptions = Readonly<{
+  /** Extra `-c name=value` settings. */
+  settings?: Readonly<Record<string, string>>;
+  /** log_statement = all, each line prefixed with `[pid]`. */
+  logStatements?: boolean;
+}>;
+
+function managed(dir: string, data: string, port: number, options: PrivatePostgresOptions): PrivatePostgres {
+  const logFile = path.join(dir, 'log');
+  const settings: Record<string, string> = {
+    listen_addresses: '127.0.0.1',
+    fsync: 'off',
+    ...(options.logStatements ? { log_statement: 'all', log_line_prefix: '[%p]', log_min_messages: 'warning' } : {}),
+    ...options.settings,
   };
-  run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
-  const start = () => run('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'log'), '-w', 'start']);
-  const stop = () => run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
-  start();
+  const flags = [`-p ${port}`, `-k ${dir}`, ...Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`)].join(' ');
+  const start = () => void runTool('pg_ctl', ['-D', data, '-o', flags, '-l', logFile, '-w', 'start']);
+  const stop = () => void runTool('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+  const kill = () => {
+    const pidFile = path.join(data, 'postmaster.pid');
+    const postmaster = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+    const children = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    for (const pid of [postmaster, ...children]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
   return Object.freeze({
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    logFile,
     start,
     stop,
+    kill,
+    promote: () => void runTool('pg_ctl', ['-D', data, '-w', 'promote']),
     destroy: () => {
       try {
         stop();
       } catch {
-        // already stopped
+        // already stopped (or killed)
       }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
+
+export async function createPrivatePostgres(options: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
+  const dir = scratchDir('gateway-pg-');
+  const data = path.join(dir, 'data');
+  const port = await sparePort();
+  runTool('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
+  const server = managed(dir, data, port, options);
+  server.start();
+  return server;
+}
+
+/**
+ * A streaming standby of `primary` (pg_basebackup -R), named `name` in its primary_conninfo so the
+ * primary's synchronous_standby_names can wait for it; started, and caught up.
+ */
+export async function createStandby(primary: PrivatePostgres, name: string, options: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
+  const dir = scratchDir('gateway-standby-');
+  const data = path.join(dir, 'data');
+  const port = await sparePort();
+  runTool('pg_basebackup', ['-D', data, '-R', '-X', 'stream', '-c', 'fast', '-d', `host=127.0.0.1 port=${primary.port} user=postgres application_name=${name}`]);
+  const server = managed(dir, data, port, options);
+  server.start();
+  return server;
+}
+
+export type PgBouncer = Readonly<{
+  /** The gateway's DATABASE_URL: PgBouncer's database `postgres`. */
+  url: string;
+  port: number;
+  /** Points database `postgres` at another server (edit pgbouncer.ini, then RELOAD on the admin console). */
+  repoint(target: PrivatePostgres): Promise<void>;
+  /** Runs one command on PgBouncer's admin console (SHOW POOLS, RELOAD, …). */
+  admin(command: string): Promise<Record<string, unknown>[]>;
+  output(): string;
+  stop(): Promise<void>;
+}>;
+
+export type PgBouncerOptions = Readonly<{ poolSize?: number; maxClientConn?: number; settings?: Readonly<Record<string, string>> }>;
+
+/** Debian's pgbouncer in transaction pooling mode in front of `target`, as the `postgres` user (it refuses root). */
+export async function startPgBouncer(target: PrivatePostgres, { poolSize = 20, maxClientConn = 500, settings = {} }: PgBouncerOptions = {}): Promise<PgBouncer> {
+  const binary = pgbouncerBinary();
+  if (!binary) throw new Error('pgbouncer not found (apt-get install pgbouncer)');
+  const dir = scratchDir('gateway-pgbouncer-');
+  const port = await sparePort();
+  const ini = path.join(dir, 'pgbouncer.ini');
+  const write = (server: PrivatePostgres) =>
+    writeFileSync(
+      ini,
+      [
+        '[databases]',
+        // The same name as on the server: MikroORM's migrator looks its database up in pg_database.
+        `postgres = host=127.0.0.1 port=${server.port} dbname=postgres`,
+        '[pgbouncer]',
+        'listen_addr = 127.0.0.1',
+        `listen_port = ${port}`,
+        'unix_socket_dir =',
+        'auth_type = trust',
+        `auth_file = ${path.join(dir, 'userlist.txt')}`,
+        'admin_users = postgres',
+        'pool_mode = transaction',
+        `default_pool_size = ${poolSize}`,
+        `max_client_conn = ${maxClientConn}`,
+        // What the deployment guide recommends: a dead server is reported in seconds, not minutes.
+        'server_login_retry = 1',
+        'server_connect_timeout = 2',
+        'query_wait_timeout = 5',
+        ...Object.entries(settings).map(([name, value]) => `${name} = ${value}`),
+        '',
+      ].join('\n'),
+      { mode: 0o644 },
+    );
+  writeFileSync(path.join(dir, 'userlist.txt'), '"postgres" ""\n', { mode: 0o644 });
+  write(target);
+  const child: ChildProcess = spawn(binary, [ini], { stdio: ['ignore', 'pipe', 'pipe'], ...(asRoot ? postgresIds() : {}) });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const admin = async (command: string) => {
+    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'pgbouncer' });
+    await client.connect();
+    try {
+      return (await client.query(command)).rows as Record<string, unknown>[];
+    } finally {
+      await client.end();
+    }
+  };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin('SHOW VERSION');
+      break;
+    } catch (error) {
+      if (attempt > 200 || child.exitCode !== null) throw new Error(`pgbouncer did not start: ${output}`, { cause: error });
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+  return Object.freeze({
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    repoint: async (server: PrivatePostgres) => {
+      write(server);
+      await admin('RELOAD');
+    },
+    admin,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
       rmSync(dir, { recursive: true, force: true });
     },
   });

@@ -10,6 +10,7 @@ const UNAVAILABLE_CODES = new Set([
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
   '57014', // query_canceled: the statement timeout (STATEMENT_TIMEOUT_MS) fired; busy, try again
+  '25006', // read_only_sql_transaction: a write reached a standby (failover in progress, the pooler not yet repointed)
   'ECONNREFUSED',
   'ECONNRESET',
   'EPIPE',

@@ -117,14 +117,32 @@ async function setStatementTimeout(clientUrl: string, ms: number, logger: Logger
   }
 }
 
-/** A session-level advisory lock on its own connection, held while `work` runs. */
+/**
+ * Mutual exclusion for migrations among instances that start together: a *transaction-scoped*
+ * advisory lock (pg_advisory_xact_lock) taken in a transaction that stays open on its own connection
+ * while `work` runs, then ends. It holds through PgBouncer in transaction mode, which pins one server
+ * connection to a client for exactly as long as its transaction is open; a session-level lock would
+ * stay on whatever server connection PgBouncer picked, held by nobody. The lock ends with the
+ * transaction: on commit, on rollback, or when this process dies and its connection closes.
+ * (The migrations themselves run in MikroORM's own transaction on the pool; they finish before the
+ * lock is released, so the next instance finds them applied.)
+ */
 async function withMigrationLock<T>(clientUrl: string, work: () => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: clientUrl });
+  const client = new pg.Client({ connectionString: clientUrl, connectionTimeoutMillis: 2_000 });
+  client.on('error', () => {}); // a dropped connection surfaces as the failure of the query below
   await client.connect();
   try {
-    await client.query(`select pg_advisory_lock(hashtext('trieve-gateway:migrations'))`);
-    return await work();
+    await client.query('begin');
+    // Waiting for another instance's migrations is not a slow statement: no timeout for this transaction.
+    await client.query('set local statement_timeout = 0');
+    await client.query(`select pg_advisory_xact_lock(hashtext('trieve-gateway:migrations'))`);
+    const result = await work();
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
   } finally {
-    await client.end(); // ending the session releases the lock
+    await client.end().catch(() => {});
   }
 }

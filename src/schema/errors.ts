@@ -37,7 +37,7 @@ export function unauthenticated(): GraphQLError {
 
 export function serviceUnavailable(): GraphQLError {
   return new GraphQLError('Service temporarily unavailable: the database is not reachable. Try again shortly.', {
-    extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } },
+    extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: { 'retry-after': '1' } } },
   });
 }
 

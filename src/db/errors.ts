@@ -61,6 +61,7 @@ export function dbFailure(error: unknown): { name: string; sqlState?: string; sq
 
 /** An error from the database or its driver anywhere along the cause chain (its message may quote SQL and values). */
 export function isDatabaseError(error: unknown): boolean {
+  if (isDatabaseUnavailable(error)) return true; // also node-postgres' code-less "connection lost" errors
   return causes(error).some((e) => {
     if (e instanceof DriverException || e instanceof DatabaseUnavailableError) return true;
     const { code, severity } = e as { code?: unknown; severity?: unknown };

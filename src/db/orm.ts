@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { dbFailure } from './errors.js';
 import { migrationsList } from './migrations/index.js';
+import { reclaimDeadCheckouts } from './pool-guard.js';
 import { ormConfig } from './mikro-orm.config.js';
 
 export type Database = Readonly<{
@@ -51,8 +52,9 @@ export async function initORM(
         migrations: { ...ormConfig(clientUrl).migrations, migrationsList },
         pool,
         // Passed to pg.Pool. A server that does not answer, or a pool with no connection free, fails
-        // the request in 2 s (503, retry) instead of hanging it.
-        driverOptions: { connectionTimeoutMillis: 2_000 },
+        // the request in 2 s (503, retry) instead of hanging it. A connection that dies while checked
+        // out is given back to the pool even if its holder never releases it (see pool-guard.ts).
+        driverOptions: { connectionTimeoutMillis: 2_000, onPoolCreated: (pool: pg.Pool) => reclaimDeadCheckouts(pool) },
         // The ORM's own messages (migrator; dropped pooled connections, which MikroORM logs as warnings).
         logger: (message: string) => logger?.info({ orm: true }, message),
         ...overrides,

@@ -16,6 +16,7 @@ import { existsSync, cpSync } from 'node:fs';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { createApp, DEFAULT_APP_CONFIG } from '../src/app.js';
+import type { CreateRateLimit } from '../src/organizations/rate-limit.js';
 import { createApiKey } from '../src/auth/api-keys.js';
 import { initORM } from '../src/db/orm.js';
 import { createLogger } from '../src/logger.js';
@@ -29,6 +30,13 @@ const LEVELS = QUICK ? [32] : [1, 32, 128];
 const CREATE_MUTATION = 'mutation Create($name: String!) { createOrganization(input: { name: $name }) { __typename ... on Organization { id name createdAt updatedAt registerable deleted partnerConfiguration } ... on Error { message } } }';
 
 type Path = 'floor' | 'rest' | 'graphql' | 'postgraphile';
+/** The gateway as the benchmark runs it (create limit off: one user creates thousands a second). */
+const GATEWAY_ENV = { PORT: '0', LOG_LEVEL: 'info', MIGRATE_ON_START: 'false', CREATE_LIMIT_PER_MINUTE: '0' };
+/** Optional features measured on against off (c=32, one user). */
+const FEATURES: [string, Record<string, string>][] = [
+  // A limit so high it never refuses here, so every create does the bucket's work: one user, one hot row.
+  ['create limit on (never reached)', { CREATE_LIMIT_PER_MINUTE: '1000000', CREATE_LIMIT_BURST: '1000000' }],
+];
 const PEER_DIR = path.resolve(process.env.PEER_DIR ?? '../shared/peers/postgraphile');
 const PEER_MUTATION = 'mutation($n: String!) { createOrganization(input: { name: $n }) { result { id } } }';
 const WRK = (() => {
@@ -194,7 +202,7 @@ async function startPeer(baseUrl: string): Promise<{ proc: Proc; url: string; cl
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Database statements per create, counted by a hook on the pg driver, in-process. */
-async function roundTrips(databaseUrl: string, key: string): Promise<Record<Path, number>> {
+async function roundTrips(databaseUrl: string, key: string, createRateLimit: CreateRateLimit): Promise<Record<Path, number>> {
   const original = pg.Client.prototype.query;
   let count = 0;
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
@@ -202,7 +210,7 @@ async function roundTrips(databaseUrl: string, key: string): Promise<Record<Path
     return (original as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof original;
   const db = await initORM({ databaseUrl, dataDir: '' });
-  const app = createApp({ orm: db.orm, config: DEFAULT_APP_CONFIG, logger: createLogger('silent') });
+  const app = createApp({ orm: db.orm, config: { ...DEFAULT_APP_CONFIG, createRateLimit }, logger: createLogger('silent') });
   const perCreate = async (send: (i: number) => Promise<Response>) => {
     await send(-1); // warm the pool and caches
     count = 0;
@@ -256,7 +264,9 @@ async function main() {
     const floor = await startProcess([process.execPath, 'bench/floor.mjs'], { DATABASE_URL: url, PORT: '0' }, /FLOOR (http:\/\/\S+)/);
     const gateway = await startProcess(
       [process.execPath, 'bin/trieve-gateway.js', 'serve'],
-      { DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'info', WORKERS: String(WORKERS), MIGRATE_ON_START: 'false' },
+      // The benchmark is one user creating thousands of organizations a second: no create limit here
+      // (what the limit costs is measured below, side by side).
+      { ...GATEWAY_ENV, DATABASE_URL: url, WORKERS: String(WORKERS) },
       /GraphQL and GraphiQL: (http:\/\/[^/\s]+)\/graphql/,
     );
     procs.push(floor, gateway);
@@ -279,14 +289,16 @@ async function main() {
       }
     }
 
-    const trips = await roundTrips(url, key);
+    const trips = await roundTrips(url, key, null);
+    // The same with a create limit on (high enough never to refuse): it rides in the create statement.
+    const limitedTrips = await roundTrips(url, key, { perMinute: 1_000_000, burst: 1_000_000 });
 
     // WORKERS: the same REST load on one process and on two (node:cluster), side by side.
     let scaling = '';
     if (WORKERS === 1) {
       const two = await startProcess(
         [process.execPath, 'bin/trieve-gateway.js', 'serve'],
-        { DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'info', WORKERS: '2', MIGRATE_ON_START: 'false' },
+        { ...GATEWAY_ENV, DATABASE_URL: url, WORKERS: '2' },
         /GraphQL and GraphiQL: (http:\/\/[^/\s]+)\/graphql/,
       );
       procs.push(two);
@@ -296,6 +308,29 @@ async function main() {
       const both = await measure(two, 'rest', key, 32, SECONDS);
       scaling = `\nREST create at 32 connections, WORKERS=1: ${one.rps.toFixed(0)} req/s; WORKERS=2: ${both.rps.toFixed(0)} req/s (${(both.rps / one.rps).toFixed(2)}×; peak RSS of the two workers and their supervisor ${(two.peakRss / 2 ** 20).toFixed(0)} MB).\n`;
       two.child.kill('SIGTERM');
+    }
+
+    // What optional features cost: the same gateway with one feature on, against it off, alternating.
+    let features = '';
+    for (const [label, env] of FEATURES) {
+      const on = await startProcess([process.execPath, 'bin/trieve-gateway.js', 'serve'], { ...GATEWAY_ENV, DATABASE_URL: url, ...env }, /GraphQL and GraphiQL: (http:\/\/[^/\s]+)\/graphql/);
+      procs.push(on);
+      on.child.stdout!.resume();
+      const windows: Record<'off' | 'on', Record<'rest' | 'graphql', Window[]>> = { off: { rest: [], graphql: [] }, on: { rest: [], graphql: [] } };
+      for (const kind of ['rest', 'graphql'] as const) await measure(on, kind, key, 32, 2);
+      for (let rep = 0; rep < REPS; rep++) {
+        for (const [variant, proc] of (rep % 2 ? [['on', on], ['off', gateway]] : [['off', gateway], ['on', on]]) as [('off' | 'on'), Proc][]) {
+          for (const kind of ['rest', 'graphql'] as const) windows[variant][kind].push(await measure(proc, kind, key, 32, SECONDS));
+        }
+      }
+      for (const kind of ['rest', 'graphql'] as const) {
+        const off = median(windows.off[kind].map((w) => w.rps));
+        const onRps = median(windows.on[kind].map((w) => w.rps));
+        const errors = windows.on[kind].reduce((n, w) => n + w.errors, 0);
+        features += `| ${label} | ${kind === 'rest' ? 'REST' : 'GraphQL'} | ${off.toFixed(0)} req/s | ${onRps.toFixed(0)} req/s | ${(onRps / off).toFixed(2)}× | ${median(windows.on[kind].map((w) => w.p99))} ms | ${errors} |\n`;
+        log(`  ${label} ${kind}: off ${off.toFixed(0)} req/s, on ${onRps.toFixed(0)} req/s`);
+      }
+      on.child.kill('SIGTERM');
     }
 
     let growth = '';
@@ -335,10 +370,12 @@ async function main() {
     }
     table += `\n| | floor | REST | GraphQL |\n|---|---|---|---|\n`;
     table += `| database statements per create | ${trips.floor} | ${trips.rest.toFixed(1)} | ${trips.graphql.toFixed(1)} |\n`;
+    table += `| … with the create limit on | | ${limitedTrips.rest.toFixed(1)} | ${limitedTrips.graphql.toFixed(1)} |\n`;
     table += `| server peak RSS | ${(floor.peakRss / 2 ** 20).toFixed(0)} MB | ${(gateway.peakRss / 2 ** 20).toFixed(0)} MB (REST and GraphQL share the process) | |\n`;
     if (peer) table += `| PostGraphile peak RSS | | | ${(peer.proc.peakRss / 2 ** 20).toFixed(0)} MB |\n`;
     table += `\n| | empty table | 1,000,000 organizations | ratio |\n|---|---|---|---|\n${growth || '| (skipped: BENCH_QUICK) | | | |\n'}`;
     table += scaling;
+    if (features) table += `\n| feature (c=32) | path | off | on | on ÷ off | p99 on | errors on |\n|---|---|---|---|---|---|---|\n${features}`;
     table += `\nEmbedded start on an empty data directory to a healthy \`/api/health\`: ${(startMs / 1000).toFixed(2)} s.\n`;
     writeFileSync('bench/results.md', table);
     log(`\n${table}`);

@@ -11,7 +11,7 @@ import { isJsonContentType, parseCreateOrganizationPayload } from './body.js';
 import { prepareRestDocuments, type RestOperationName } from './operation.js';
 import {
   CONTRACT_ERRORS,
-  ERROR_CODE_RESPONSES,
+  errorCodeResponse,
   ORGANIZATION_ACCESS_RESPONSES,
   RESULT_RESPONSES,
   type ContractResponse,
@@ -49,7 +49,7 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
     })) as ExecutionResult<Record<string, any>>;
     if (result.errors?.length) {
       for (const error of result.errors) {
-        const known = ERROR_CODE_RESPONSES[String(error.extensions?.code)];
+        const known = errorCodeResponse(error);
         if (known) return { response: known } as const;
       }
       throw new ServiceFailure('GraphQL execution failed');
@@ -129,8 +129,7 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
           response = CONTRACT_ERRORS.clientClosedRequest;
         } else {
           // Errors from the context factory arrive already masked by Yoga (and logged there), with a code.
-          const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
-          const known = typeof code === 'string' ? ERROR_CODE_RESPONSES[code] : undefined;
+          const known = errorCodeResponse(error as { message: string; extensions?: Record<string, unknown> });
           if (!known && !(error instanceof ServiceFailure) && !(error instanceof GraphQLError)) options.logError(error, 'REST adapter: internal error');
           response = known ?? CONTRACT_ERRORS.internal;
         }

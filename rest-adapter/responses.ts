@@ -42,6 +42,18 @@ export const RESULT_RESPONSES: Record<CreateOrganizationResult['__typename'], (r
   ValidationError: (error: { message: string; field: string }) => message(error.field === 'idempotencyKey' ? 422 : 400, error.message),
 };
 
+/**
+ * The contract's answer to a GraphQL error with a known `extensions.code`, or undefined (a failure of
+ * ours). RATE_LIMITED (ours; upstream has no limit) is a 429 with the error's message and `Retry-After`.
+ */
+export function errorCodeResponse(error: { message: string; extensions?: Record<string, unknown> }): ContractResponse | undefined {
+  const code = error.extensions?.code;
+  if (code === 'RATE_LIMITED') {
+    return { ...message(429, error.message), headers: { 'retry-after': String(error.extensions!.retryAfterSeconds) } };
+  }
+  return typeof code === 'string' ? ERROR_CODE_RESPONSES[code] : undefined;
+}
+
 /** GraphQL error codes (`extensions.code`) the contract answers with its own status; others are ours. */
 export const ERROR_CODE_RESPONSES: Record<string, ContractResponse> = {
   UNAUTHENTICATED: message(401, 'Unauthorized'),

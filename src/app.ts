@@ -18,6 +18,7 @@ import { jsonResponse } from './http/json-response.js';
 import { createMetrics, useMetricsEndpoint, useRequestObservation } from './observability.js';
 import { loadPersistedOperations, useTrustedDocuments } from './persisted-operations.js';
 import { currentRequestId, newRequestScope, requestScope } from './request-context.js';
+import { DEFAULT_CREATE_RATE_LIMIT } from './organizations/rate-limit.js';
 import { clientClosedRequest, serviceUnavailable } from './schema/errors.js';
 import { schema } from './schema/index.js';
 
@@ -33,7 +34,7 @@ export type App = Readonly<{
 
 export type AppConfig = Pick<
   Config,
-  'maxBodyBytes' | 'graphiql' | 'introspection' | 'persistedOperationsFile' | 'metricsToken' | 'metricsOpen' | 'corsOrigins' | 'apiKeyCacheSeconds'
+  'maxBodyBytes' | 'graphiql' | 'introspection' | 'persistedOperationsFile' | 'metricsToken' | 'metricsOpen' | 'corsOrigins' | 'apiKeyCacheSeconds' | 'createRateLimit'
 >;
 
 export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
@@ -45,6 +46,7 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   metricsToken: undefined,
   metricsOpen: true,
   corsOrigins: [],
+  createRateLimit: DEFAULT_CREATE_RATE_LIMIT,
 });
 
 export type AppOptions = Readonly<{ orm: MikroORM; config: AppConfig; logger: Logger }>;
@@ -175,6 +177,7 @@ export function createApp({ orm, config, logger }: AppOptions): App {
       return Object.freeze({
         em,
         viewer: await resolveViewer(em, readApiKey(request.headers), viewers),
+        createRateLimit: config.createRateLimit,
       });
     },
     plugins: [

@@ -1,5 +1,6 @@
 // Environment -> typed, validated configuration. A bad value stops the start with one line.
 import path from 'node:path';
+import { DEFAULT_CREATE_RATE_LIMIT, type CreateRateLimit } from './organizations/rate-limit.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -35,6 +36,8 @@ export type Config = Readonly<{
   statementTimeoutMs: number;
   /** Database connections per server process (PostgreSQL mode; embedded always uses one). */
   dbPoolSize: number;
+  /** Organizations a user may create: `burst` at once, refilled at `perMinute`; null: unlimited. */
+  createRateLimit: CreateRateLimit;
 }>;
 
 export class ConfigError extends Error {
@@ -82,6 +85,12 @@ function databaseUrl(env: NodeJS.ProcessEnv): string | undefined {
   return raw.trim();
 }
 
+function createRateLimit(env: NodeJS.ProcessEnv): CreateRateLimit {
+  const perMinute = integer(env, 'CREATE_LIMIT_PER_MINUTE', DEFAULT_CREATE_RATE_LIMIT!.perMinute, 0, 1_000_000);
+  const burst = integer(env, 'CREATE_LIMIT_BURST', DEFAULT_CREATE_RATE_LIMIT!.burst, 1, 1_000_000);
+  return perMinute === 0 ? null : Object.freeze({ perMinute, burst });
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = (env.LOG_LEVEL?.trim().toLowerCase() || 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -125,5 +134,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeyCacheSeconds: integer(env, 'API_KEY_CACHE_SECONDS', 5, 0, 300),
     statementTimeoutMs: integer(env, 'STATEMENT_TIMEOUT_MS', 5000, 0, 600_000),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 500),
+    createRateLimit: createRateLimit(env),
   });
 }

@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       apiKeyCacheSeconds: 5,
       statementTimeoutMs: 5000,
       dbPoolSize: 10,
+      createRateLimit: { perMinute: 60, burst: 30 },
     });
   });
 
@@ -48,6 +49,8 @@ describe('loadConfig', () => {
         CORS_ORIGINS: 'https://app.example.com, http://localhost:3000',
         STATEMENT_TIMEOUT_MS: '2500',
         DB_POOL_SIZE: '25',
+        CREATE_LIMIT_PER_MINUTE: '120',
+        CREATE_LIMIT_BURST: '5',
       }),
     ).toEqual({
       port: 9000,
@@ -69,7 +72,12 @@ describe('loadConfig', () => {
       apiKeyCacheSeconds: 0,
       statementTimeoutMs: 2500,
       dbPoolSize: 25,
+      createRateLimit: { perMinute: 120, burst: 5 },
     });
+  });
+
+  it('turns the create limit off with CREATE_LIMIT_PER_MINUTE=0', () => {
+    expect(loadConfig({ CREATE_LIMIT_PER_MINUTE: '0' }).createRateLimit).toBeNull();
   });
 
   it('turns on readable logs in development', () => {
@@ -94,6 +102,8 @@ describe('loadConfig', () => {
     [{ METRICS_TOKEN: 'short' }, 'Invalid configuration: METRICS_TOKEN must be at least 16 characters'],
     [{ SHUTDOWN_DELAY_MS: '1e9' }, 'Invalid configuration: SHUTDOWN_DELAY_MS must be a whole number, got "1e9"'],
     [{ DB_POOL_SIZE: '0' }, 'Invalid configuration: DB_POOL_SIZE must be between 1 and 500, got 0'],
+    [{ CREATE_LIMIT_PER_MINUTE: '-5' }, 'Invalid configuration: CREATE_LIMIT_PER_MINUTE must be a whole number, got "-5"'],
+    [{ CREATE_LIMIT_BURST: '0' }, 'Invalid configuration: CREATE_LIMIT_BURST must be between 1 and 1000000, got 0'],
     [{ STATEMENT_TIMEOUT_MS: 'soon' }, 'Invalid configuration: STATEMENT_TIMEOUT_MS must be a whole number, got "soon"'],
     [{ CORS_ORIGINS: 'evil.example' }, 'Invalid configuration: CORS_ORIGINS must be * or a comma-separated list of origins like https://app.example.com, got "evil.example"'],
   ])('refuses %o with one clear line', (env, message) => {

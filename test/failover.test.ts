@@ -47,7 +47,7 @@ describe.runIf(runs)('(PostgreSQL runs only) failover: primary killed, synchrono
       if (Date.now() > deadline) throw new Error(`the standby did not become synchronous: ${JSON.stringify(replica)}`);
     }
     bouncer = await startPgBouncer(primary, { poolSize: 10 });
-    gateway = await startServerProcess({ DATABASE_URL: bouncer.url, MIGRATE_ON_START: 'true', LOG_LEVEL: 'info', DB_POOL_SIZE: '10' });
+    gateway = await startServerProcess({ DATABASE_URL: bouncer.url, MIGRATE_ON_START: 'true', LOG_LEVEL: 'info', DB_POOL_SIZE: '10', CREATE_LIMIT_PER_MINUTE: '0' /* 400 creates by one user */ });
     const db = await initORM({ databaseUrl: bouncer.url, dataDir: '' });
     try {
       apiKey = (await createApiKey(db.orm.em.fork(), { email: 'failover@example.com' })).key;

@@ -59,14 +59,14 @@ describe.skipIf(usingPostgres)('first run on an embedded data directory (embedde
   it('runs two CLIs at once while the server is busy with creates, and migrate answers through the server', async () => {
     const { stdout } = await cli(['create-api-key', '--email', 'busy@example.com']);
     const key = keyFrom(stdout);
-    const creates = Array.from({ length: 40 }, (_, i) => postJson(server.url, '/api/organization', { authorization: `Bearer ${key}` }, { name: `busy ${i}` }));
+    const creates = Array.from({ length: 25 }, (_, i) => postJson(server.url, '/api/organization', { authorization: `Bearer ${key}` }, { name: `busy ${i}` }));
     const [a, b, migrate] = await Promise.all([
       cli(['create-api-key', '--email', 'concurrent-a@example.com']),
       cli(['create-api-key', '--email', 'concurrent-b@example.com']),
       cli(['migrate']),
     ]);
     const answers = await Promise.all(creates);
-    expect(answers.map((r) => ('status' in r ? r.status : r))).toEqual(Array(40).fill(200));
+    expect(answers.map((r) => ('status' in r ? r.status : r))).toEqual(Array(25).fill(200));
     expect(keyFrom(a.stdout)).not.toBe(keyFrom(b.stdout));
     expect(migrate.stdout).toBe('Database is up to date\n');
     for (const fresh of [keyFrom(a.stdout), keyFrom(b.stdout)]) {

@@ -5,6 +5,7 @@ import { Membership, MembershipRole } from '../entities/membership.entity.js';
 import { ORGANIZATION_NAME_CONSTRAINT, Organization } from '../entities/organization.entity.js';
 import type { User } from '../entities/user.entity.js';
 import { isUuid } from '../uuid.js';
+import { refusal, takeTokenSql, type CreateRateLimit } from './rate-limit.js';
 
 export const MAX_ORGANIZATION_NAME_LENGTH = 255;
 
@@ -109,16 +110,18 @@ export async function createOrganization(
   owner: User,
   name: string,
   idempotencyKey?: string | null,
+  limit: CreateRateLimit = null,
 ): Promise<Organization> {
   validateOrganizationName(name);
   if (idempotencyKey != null) validateIdempotencyKey(idempotencyKey);
   const organizationId = randomUUID();
   try {
-    if (idempotencyKey == null) return await insertOrganizationWithOwner(em, owner.id, organizationId, name);
+    if (idempotencyKey == null) return await insertOrganizationWithOwner(em, owner.id, organizationId, name, limit);
     return await em.transactional(async (tx) => {
       const requestHash = createHash('sha256').update(JSON.stringify({ createOrganization: { name } })).digest('hex');
       const claim = await claimIdempotencyKey(tx, owner.id, idempotencyKey, requestHash, organizationId);
-      if (claim.owned) return insertOrganizationWithOwner(tx, owner.id, organizationId, name);
+      // A refused create throws inside the transaction: the key's claim is rolled back and stays free.
+      if (claim.owned) return insertOrganizationWithOwner(tx, owner.id, organizationId, name, limit);
       if (claim.requestHash !== requestHash) {
         throw new ValidationError('idempotencyKey', 'This idempotency key was already used with a different request');
       }
@@ -136,24 +139,34 @@ export async function createOrganization(
 
 /**
  * The organization and its owner membership in one statement: atomic on its own (or inside the
- * caller's transaction), one round trip. Columns as in the entities and the migrations (the schema
- * test holds those two together; the tests of this function hold this statement to them).
+ * caller's transaction), one round trip. With a create limit, the same statement first takes a token
+ * from the user's bucket and inserts nothing when there is none (then a RateLimitedError). Columns as
+ * in the entities and the migrations (the schema test holds those two together; the tests of this
+ * function hold this statement to them).
  */
-async function insertOrganizationWithOwner(em: EntityManager, userId: string, organizationId: string, name: string): Promise<Organization> {
+async function insertOrganizationWithOwner(
+  em: EntityManager,
+  userId: string,
+  organizationId: string,
+  name: string,
+  limit: CreateRateLimit,
+): Promise<Organization> {
   const now = new Date();
-  const [row] = await em.execute(
-    `with org as (
+  const token = limit ? takeTokenSql(limit, userId) : undefined;
+  const rows = await em.execute(
+    `with ${token ? `${token.sql}, ` : ''}org as (
        insert into organizations (id, name, created_at, updated_at, registerable, deleted, partner_configuration)
-       values (?, ?, ?, ?, true, 0, '{}'::jsonb)
+       ${token ? `select ?::uuid, ?::text, ?::timestamptz, ?::timestamptz, true, 0, '{}'::jsonb where exists (select 1 from bucket)` : `values (?, ?, ?, ?, true, 0, '{}'::jsonb)`}
        returning *
      ), owner as (
        insert into user_organizations (id, user_id, organization_id, role, created_at, updated_at)
        select ?, ?, org.id, ${MembershipRole.owner}, org.created_at, org.created_at from org
      )
      select * from org`,
-    [organizationId, name, now, now, randomUUID(), userId],
+    [...(token?.params ?? []), organizationId, name, now, now, randomUUID(), userId],
   );
-  return organizationFromRow(row as OrganizationRow);
+  if (rows.length === 0) throw await refusal(em, limit!, userId);
+  return organizationFromRow(rows[0] as OrganizationRow);
 }
 
 type OrganizationRow = {

@@ -2,6 +2,7 @@
 // else is either a GraphQLError with a code (below) or masked as an internal error.
 import { GraphQLError } from 'graphql';
 import { OrganizationNameTakenError, ValidationError } from '../organizations/organizations.js';
+import type { RateLimitedError } from '../organizations/rate-limit.js';
 import { builder } from './builder.js';
 
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
@@ -32,6 +33,21 @@ builder.objectType(ValidationError, {
 export function unauthenticated(): GraphQLError {
   return new GraphQLError('Authentication required: send an API key in the Authorization header', {
     extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+  });
+}
+
+/**
+ * Too many creates (CREATE_LIMIT_PER_MINUTE): a top-level error, like UNAUTHENTICATED and
+ * SERVICE_UNAVAILABLE, so that generic client retry logic handles it by code and HTTP status (429,
+ * Retry-After) for every operation, rather than each caller matching one more union member.
+ */
+export function rateLimited(error: RateLimitedError): GraphQLError {
+  return new GraphQLError(error.message, {
+    extensions: {
+      code: 'RATE_LIMITED',
+      retryAfterSeconds: error.retryAfterSeconds,
+      http: { status: 429, headers: { 'retry-after': String(error.retryAfterSeconds) } },
+    },
   });
 }
 

@@ -7,7 +7,8 @@ import {
   ValidationError,
 } from '../organizations/organizations.js';
 import { builder } from './builder.js';
-import { unauthenticated } from './errors.js';
+import { RateLimitedError } from '../organizations/rate-limit.js';
+import { rateLimited, unauthenticated } from './errors.js';
 
 export const OrganizationType = builder.objectType(Organization, {
   name: 'Organization',
@@ -51,15 +52,19 @@ builder.mutationField('createOrganization', (t) =>
   t.field({
     type: Organization,
     description:
-      'Create a new organization. The authenticated user who creates the organization will be the default owner of the organization.',
+      'Create a new organization. The authenticated user who creates the organization will be the default owner of the organization. Creates are limited per user (by default 30 at once, then 60 a minute); over the limit the mutation fails with `extensions.code: "RATE_LIMITED"` and `extensions.retryAfterSeconds` (HTTP 429, `Retry-After`) and creates nothing.',
     args: { input: t.arg({ type: CreateOrganizationInput, required: true }) },
     errors: {
       types: [OrganizationNameTakenError, ValidationError],
       union: { name: 'CreateOrganizationResult' },
     },
-    resolve: async (_root, { input }, { em, viewer }) => {
+    resolve: async (_root, { input }, { em, viewer, createRateLimit }) => {
       if (!viewer) throw unauthenticated();
-      return createOrganization(em, viewer.user, input.name, input.idempotencyKey);
+      try {
+        return await createOrganization(em, viewer.user, input.name, input.idempotencyKey, createRateLimit);
+      } catch (error) {
+        throw error instanceof RateLimitedError ? rateLimited(error) : error;
+      }
     },
   }),
 );

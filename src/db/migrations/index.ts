@@ -3,9 +3,11 @@
 import { Migration20261129000000_initial } from './Migration20261129000000_initial.js';
 import { Migration20261129010000_idempotency_keys } from './Migration20261129010000_idempotency_keys.js';
 import { Migration20261129020000_membership_page_index } from './Migration20261129020000_membership_page_index.js';
+import { Migration20261130000000_create_rate_limits } from './Migration20261130000000_create_rate_limits.js';
 
 export const migrationsList = [
   { name: 'Migration20261129000000_initial', class: Migration20261129000000_initial },
   { name: 'Migration20261129010000_idempotency_keys', class: Migration20261129010000_idempotency_keys },
   { name: 'Migration20261129020000_membership_page_index', class: Migration20261129020000_membership_page_index },
+  { name: 'Migration20261130000000_create_rate_limits', class: Migration20261130000000_create_rate_limits },
 ];

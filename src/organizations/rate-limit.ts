@@ -1,0 +1,51 @@
+// How many organizations a user may create: a token bucket per user, kept in PostgreSQL and spent inside
+// the create statement itself (no extra round trip), so it holds across any number of instances.
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+/** `burst` creates at once, refilled at `perMinute`; null: no limit. */
+export type CreateRateLimit = Readonly<{ perMinute: number; burst: number }> | null;
+
+/** The default: no person or onboarding script notices it; a leaked key is held to one create a second. */
+export const DEFAULT_CREATE_RATE_LIMIT: CreateRateLimit = Object.freeze({ perMinute: 60, burst: 30 });
+
+export class RateLimitedError extends Error {
+  constructor(
+    readonly limit: NonNullable<CreateRateLimit>,
+    /** Whole seconds until the next create will be allowed (at least 1). */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`Too Many Requests: at most ${limit.perMinute} new organizations per minute per user (${limit.burst} at once); try again in ${retryAfterSeconds} s`);
+    this.name = 'RateLimitedError';
+  }
+}
+
+/** Tokens in the bucket right now (refilled since its last write, capped at the burst). Parameters: rate per second, burst. */
+const REFILLED = `least(?::float8, b.tokens + ?::float8 * greatest(0, extract(epoch from clock_timestamp() - b.updated_at)))`;
+
+/**
+ * A CTE (`bucket`) that takes one token from the user's bucket, creating it full on first use; it yields
+ * one row when a token was taken and none when the bucket is empty. The row lock taken by ON CONFLICT DO
+ * UPDATE orders concurrent creates of one user across instances, and the WHERE is evaluated again on
+ * the latest row, so the count is exact. A statement that fails afterwards (a taken name) rolls the
+ * token back with everything else: only organizations actually created are counted.
+ */
+export function takeTokenSql(limit: NonNullable<CreateRateLimit>, userId: string): { sql: string; params: unknown[] } {
+  const rate = limit.perMinute / 60;
+  return {
+    sql: `bucket as (
+       insert into create_rate_limits as b (user_id, tokens, updated_at) values (?, ?::float8 - 1, clock_timestamp())
+       on conflict (user_id) do update set tokens = ${REFILLED} - 1, updated_at = clock_timestamp()
+       where ${REFILLED} >= 1
+       returning 1
+     )`,
+    params: [userId, limit.burst, limit.burst, rate, limit.burst, rate],
+  };
+}
+
+/** Only after a refusal (the create statement made nothing): how long until the bucket holds a token. */
+export async function refusal(em: EntityManager, limit: NonNullable<CreateRateLimit>, userId: string): Promise<RateLimitedError> {
+  const rate = limit.perMinute / 60;
+  const [row] = await em.execute<{ tokens: number }[]>(`select ${REFILLED} as tokens from create_rate_limits b where b.user_id = ?`, [limit.burst, rate, userId]);
+  const missing = 1 - Number(row?.tokens ?? 0);
+  return new RateLimitedError(limit, Math.max(1, Math.ceil(missing / rate)));
+}

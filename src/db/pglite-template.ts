@@ -63,9 +63,13 @@ export async function copyTemplateTo(pgdata: string): Promise<boolean> {
  * Makes the template with `init`, which gets an empty data directory to create a database in (and
  * migrate it) and must have closed it when it returns. Made beside the template and renamed into place.
  */
-export async function makeTemplate(init: (dataDir: string) => Promise<void>): Promise<string> {
+export async function makeTemplate(init: (dataDir: string) => Promise<void>, migrations: readonly string[]): Promise<string> {
   const template = templatePath();
-  if (existsSync(path.join(template, 'PG_VERSION'))) return template;
+  // Made again when this build's migrations differ from the ones the template holds (a working copy
+  // that gained a migration); a stale template would still work, the start migrating the rest.
+  const recorded = `${template}.migrations.json`;
+  const current = `${JSON.stringify(migrations)}\n`;
+  if (existsSync(path.join(template, 'PG_VERSION')) && existsSync(recorded) && readFileSync(recorded, 'utf8') === current) return template;
   mkdirSync(path.dirname(template), { recursive: true });
   const partial = mkdtempSync(`${template}.partial-`);
   try {
@@ -77,6 +81,7 @@ export async function makeTemplate(init: (dataDir: string) => Promise<void>): Pr
     rmSync(template, { recursive: true, force: true });
     writeFileSync(`${template}.dirs.json`, `${JSON.stringify(dirs.sort())}\n`);
     renameSync(pgdata, template);
+    writeFileSync(recorded, current);
   } finally {
     rmSync(partial, { recursive: true, force: true });
   }

@@ -7,6 +7,7 @@
 //   PEER_DIR      the PostGraphile peer (default ../shared/peers/postgraphile); skipped when absent
 //   Load: Debian's wrk (C, one thread) when installed, else autocannon (which burns a core itself).
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -32,11 +33,28 @@ const CREATE_MUTATION = 'mutation Create($name: String!) { createOrganization(in
 type Path = 'floor' | 'rest' | 'graphql' | 'postgraphile';
 /** The gateway as the benchmark runs it (create limit off: one user creates thousands a second). */
 const GATEWAY_ENV = { PORT: '0', LOG_LEVEL: 'info', MIGRATE_ON_START: 'false', CREATE_LIMIT_PER_MINUTE: '0' };
-/** Optional features measured on against off (c=32, one user). */
-const FEATURES: [string, Record<string, string>][] = [
+/** Optional features measured on against off (c=32, one user); `otlp` is a local sink's URL. */
+const features = (otlp: string): [string, Record<string, string>][] => [
   // A limit so high it never refuses here, so every create does the bucket's work: one user, one hot row.
   ['create limit on (never reached)', { CREATE_LIMIT_PER_MINUTE: '1000000', CREATE_LIMIT_BURST: '1000000' }],
+  // Every request traced and exported (OTLP/HTTP JSON to a sink in this process that reads and drops it).
+  ['tracing on (100% sampled)', { OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_TRACES_SAMPLER: 'always_on' }],
 ];
+
+/** An OTLP/HTTP receiver that reads every export and drops it, counting spans' bytes. */
+async function startOtlpSink(): Promise<{ url: string; bytes(): number; close(): Promise<void> }> {
+  let bytes = 0;
+  const server = http.createServer((request, response) => {
+    request.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    request.on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    bytes: () => bytes,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
 const PEER_DIR = path.resolve(process.env.PEER_DIR ?? '../shared/peers/postgraphile');
 const PEER_MUTATION = 'mutation($n: String!) { createOrganization(input: { name: $n }) { result { id } } }';
 const WRK = (() => {
@@ -311,8 +329,10 @@ async function main() {
     }
 
     // What optional features cost: the same gateway with one feature on, against it off, alternating.
-    let features = '';
-    for (const [label, env] of FEATURES) {
+    let featureRows = '';
+    const sink = await startOtlpSink();
+    cleanups.push(sink.close);
+    for (const [label, env] of features(sink.url)) {
       const on = await startProcess([process.execPath, 'bin/trieve-gateway.js', 'serve'], { ...GATEWAY_ENV, DATABASE_URL: url, ...env }, /GraphQL and GraphiQL: (http:\/\/[^/\s]+)\/graphql/);
       procs.push(on);
       on.child.stdout!.resume();
@@ -327,7 +347,7 @@ async function main() {
         const off = median(windows.off[kind].map((w) => w.rps));
         const onRps = median(windows.on[kind].map((w) => w.rps));
         const errors = windows.on[kind].reduce((n, w) => n + w.errors, 0);
-        features += `| ${label} | ${kind === 'rest' ? 'REST' : 'GraphQL'} | ${off.toFixed(0)} req/s | ${onRps.toFixed(0)} req/s | ${(onRps / off).toFixed(2)}× | ${median(windows.on[kind].map((w) => w.p99))} ms | ${errors} |\n`;
+        featureRows += `| ${label} | ${kind === 'rest' ? 'REST' : 'GraphQL'} | ${off.toFixed(0)} req/s | ${onRps.toFixed(0)} req/s | ${(onRps / off).toFixed(2)}× | ${median(windows.on[kind].map((w) => w.p99))} ms | ${errors} |\n`;
         log(`  ${label} ${kind}: off ${off.toFixed(0)} req/s, on ${onRps.toFixed(0)} req/s`);
       }
       on.child.kill('SIGTERM');
@@ -375,7 +395,8 @@ async function main() {
     if (peer) table += `| PostGraphile peak RSS | | | ${(peer.proc.peakRss / 2 ** 20).toFixed(0)} MB |\n`;
     table += `\n| | empty table | 1,000,000 organizations | ratio |\n|---|---|---|---|\n${growth || '| (skipped: BENCH_QUICK) | | | |\n'}`;
     table += scaling;
-    if (features) table += `\n| feature (c=32) | path | off | on | on ÷ off | p99 on | errors on |\n|---|---|---|---|---|---|---|\n${features}`;
+    if (featureRows) table += `\n| feature (c=32) | path | off | on | on ÷ off | p99 on | errors on |\n|---|---|---|---|---|---|---|\n${featureRows}`;
+    if (sink.bytes() > 0) table += `\nTraces exported while tracing was on: ${(sink.bytes() / 2 ** 20).toFixed(1)} MB of OTLP/HTTP JSON.\n`;
     table += `\nEmbedded start on an empty data directory to a healthy \`/api/health\`: ${(startMs / 1000).toFixed(2)} s.\n`;
     writeFileSync('bench/results.md', table);
     log(`\n${table}`);

@@ -21,6 +21,7 @@ import { currentRequestId, newRequestScope, requestScope } from './request-conte
 import { DEFAULT_CREATE_RATE_LIMIT } from './organizations/rate-limit.js';
 import { clientClosedRequest, serviceUnavailable } from './schema/errors.js';
 import { schema } from './schema/index.js';
+import type { Tracing } from './telemetry.js';
 
 export type App = Readonly<{
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
@@ -49,7 +50,7 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   createRateLimit: DEFAULT_CREATE_RATE_LIMIT,
 });
 
-export type AppOptions = Readonly<{ orm: MikroORM; config: AppConfig; logger: Logger }>;
+export type AppOptions = Readonly<{ orm: MikroORM; config: AppConfig; logger: Logger; tracing?: Tracing }>;
 
 const EXAMPLE_OPERATION = `# Create an API key in another terminal (this server keeps running):
 #   npm run --silent cli -- create-api-key --email you@example.com
@@ -141,7 +142,7 @@ function corsOptions(origins: readonly string[]) {
   };
 }
 
-export function createApp({ orm, config, logger }: AppOptions): App {
+export function createApp({ orm, config, logger, tracing }: AppOptions): App {
   let draining = false;
   const viewers = new ViewerCache(config.apiKeyCacheSeconds * 1000);
   const metrics = createMetrics(orm);
@@ -181,6 +182,8 @@ export function createApp({ orm, config, logger }: AppOptions): App {
       });
     },
     plugins: [
+      // First, so the GraphQL (and REST) operation span is a child of the HTTP span (tracing on only).
+      ...(tracing?.plugins ?? []),
       useRequestIdHeader(),
       ...(graphiql
         ? [useGraphiQLPage('/graphql', { title: 'Trieve organization gateway', defaultQuery: EXAMPLE_OPERATION, headers: JSON.stringify({ Authorization: 'Bearer tr-paste-your-api-key-here' }) })]

@@ -9,6 +9,7 @@ import type { CreateApiKeyAnswer } from './admin-socket.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
 import type { Database } from './db/orm.js';
 import { createLogger } from './logger.js';
+import { startTracingIfRequested } from './telemetry.js';
 
 const API_KEY_ROLES: readonly ApiKeyRoleName[] = ['read', 'admin', 'owner'];
 
@@ -55,9 +56,11 @@ async function serve(config: Config): Promise<void> {
     const { default: cluster } = await import('node:cluster');
     if (cluster.isPrimary) return superviseWorkers(config, cluster);
   }
-  const logger = createLogger(config.logLevel, undefined, config.prettyLogs);
+  // Before the server's modules: the SDK patches `http` and `pg` (nothing is loaded when tracing is off).
+  const tracing = await startTracingIfRequested();
+  const logger = createLogger(config.logLevel, undefined, config.prettyLogs, tracing?.currentTraceId);
   const { startServer } = await import('./server.js');
-  const server = await startServer(config, logger);
+  const server = await startServer(config, logger, tracing);
   logger.info({ url: server.url, database: config.databaseUrl ? 'postgresql' : `embedded PGlite in ${config.dataDir}` }, 'listening');
   process.stdout.write(`GraphQL and GraphiQL: ${server.url}/graphql\nREST: POST ${server.url}/api/organization\n`);
   if (server.needsFirstApiKey) {

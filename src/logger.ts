@@ -7,7 +7,8 @@ import { currentRequestId } from './request-context.js';
 export type { Logger };
 
 /** `pretty`: human-readable lines (pino-pretty) when writing to a terminal; JSON otherwise. */
-export function createLogger(level: LogLevel, destination?: pino.DestinationStream, pretty = false): Logger {
+/** `traceId`: with tracing on, the active trace's id goes on every line (`trace_id`) beside the request id. */
+export function createLogger(level: LogLevel, destination?: pino.DestinationStream, pretty = false, traceId?: () => string | undefined): Logger {
   if (!destination && pretty && process.stdout.isTTY) {
     destination = pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } });
   }
@@ -18,10 +19,16 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
     {
       level,
       base: { service: 'trieve-gateway' },
-      mixin: () => {
-        const requestId = currentRequestId();
-        return requestId ? { requestId } : {};
-      },
+      mixin: traceId
+        ? () => {
+            const requestId = currentRequestId();
+            const trace_id = traceId();
+            return { ...(requestId ? { requestId } : {}), ...(trace_id ? { trace_id } : {}) };
+          }
+        : () => {
+            const requestId = currentRequestId();
+            return requestId ? { requestId } : {};
+          },
       redact: { paths: ['headers.authorization', 'headers["x-api-key"]', 'apiKey', 'key', 'hash'], censor: '[redacted]' },
     },
     destination,

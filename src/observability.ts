@@ -11,7 +11,7 @@ import type { Logger } from './logger.js';
 import { requestScope } from './request-context.js';
 
 /** Known routes keep the label set small; anything else is "other". */
-const ROUTES = new Set(['/graphql', '/api/organization', '/api/health', '/api/ready', '/api/live', '/api/openapi.json', '/metrics']);
+export const ROUTES: ReadonlySet<string> = new Set(['/graphql', '/api/organization', '/api/health', '/api/ready', '/api/live', '/api/openapi.json', '/metrics']);
 
 export type Metrics = Readonly<{
   registry: Registry;

@@ -9,6 +9,7 @@ import { dbFailure } from './db/errors.js';
 import { initORM } from './db/orm.js';
 import { purgeExpiredIdempotencyKeys } from './organizations/organizations.js';
 import type { Logger } from './logger.js';
+import type { Tracing } from './telemetry.js';
 
 export type RunningServer = Readonly<{
   url: string;
@@ -21,14 +22,14 @@ export type RunningServer = Readonly<{
 /** How long in-flight requests get to finish on shutdown before their connections are cut. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, tracing?: Tracing): Promise<RunningServer> {
   // The request pipeline's modules load while the database opens (a new embedded database is copied
   // from its template by a `cp` child process meanwhile).
   const appModule = import('./app.js');
   const db = await initORM(config, { migrate: config.migrateOnStart, logger });
   let app: App;
   try {
-    app = (await appModule).createApp({ orm: db.orm, config, logger });
+    app = (await appModule).createApp({ orm: db.orm, config, logger, tracing });
   } catch (error) {
     await db.close();
     throw error;
@@ -79,6 +80,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         clearTimeout(timer);
         await admin?.close();
         await db.close();
+        // The last spans (this shutdown's requests) go out before the process ends.
+        await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not export the last traces'));
       })()),
   });
 }

@@ -1,14 +1,18 @@
 -- wrk script: every request creates a new organization (a unique name per request).
--- Environment: BENCH_PATH, BENCH_AUTH (Authorization value), BENCH_BODY (a format with one %s for
--- the name), BENCH_PREFIX (unique per window). Prints one RESULT line for bench/run.ts.
+-- Environment: BENCH_PATH, BENCH_AUTH (Authorization value; several separated by "|" are used in
+-- turn, one per request), BENCH_BODY (a format with one %s for the name), BENCH_PREFIX (unique per
+-- window). Prints one RESULT line for bench/run.ts.
 local path = os.getenv("BENCH_PATH")
 local body = os.getenv("BENCH_BODY")
 local prefix = os.getenv("BENCH_PREFIX")
-local headers = { ["Content-Type"] = "application/json", ["Authorization"] = os.getenv("BENCH_AUTH") }
+local auths = {}
+for auth in string.gmatch(os.getenv("BENCH_AUTH"), "[^|]+") do auths[#auths + 1] = auth end
+local headers = { ["Content-Type"] = "application/json", ["Authorization"] = auths[1] }
 local counter = 0
 
 request = function()
   counter = counter + 1
+  headers["Authorization"] = auths[(counter % #auths) + 1]
   return wrk.format("POST", path, headers, string.format(body, prefix .. "-" .. counter))
 end
 

@@ -34,11 +34,15 @@ type Path = 'floor' | 'rest' | 'graphql' | 'postgraphile';
 /** The gateway as the benchmark runs it (create limit off: one user creates thousands a second). */
 const GATEWAY_ENV = { PORT: '0', LOG_LEVEL: 'info', MIGRATE_ON_START: 'false', CREATE_LIMIT_PER_MINUTE: '0' };
 /** Optional features measured on against off (c=32, one user); `otlp` is a local sink's URL. */
-const features = (otlp: string): [string, Record<string, string>][] => [
-  // A limit so high it never refuses here, so every create does the bucket's work: one user, one hot row.
-  ['create limit on (never reached)', { CREATE_LIMIT_PER_MINUTE: '1000000', CREATE_LIMIT_BURST: '1000000' }],
+const features = (otlp: string, oneUser: string, manyUsers: string): [string, Record<string, string>, string][] => [
+  // A limit so high it never refuses here, so every create does the bucket's work. Spread over many
+  // users (the normal case), and all from one user: every create then waits for the previous one's
+  // commit on that user's bucket row (the case the limit exists for, far above any sane rate).
+  ['create limit on (never reached), 64 users', { CREATE_LIMIT_PER_MINUTE: '1000000', CREATE_LIMIT_BURST: '1000000' }, manyUsers],
+  ['create limit on (never reached), 1 user', { CREATE_LIMIT_PER_MINUTE: '1000000', CREATE_LIMIT_BURST: '1000000' }, oneUser],
   // Every request traced and exported (OTLP/HTTP JSON to a sink in this process that reads and drops it).
-  ['tracing on (100% sampled)', { OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_TRACES_SAMPLER: 'always_on' }],
+  ['tracing on (100% sampled)', { OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_TRACES_SAMPLER: 'always_on' }, oneUser],
+  ['tracing on (10% sampled)', { OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }, oneUser],
 ];
 
 /** An OTLP/HTTP receiver that reads every export and drops it, counting spans' bytes. */
@@ -131,11 +135,12 @@ async function startProcess(command: string[], env: Record<string, string>, patt
 }
 
 let counter = 0;
-/** What each path sends: URL path, Authorization, and the body with a %s for the name. */
+/** What each path sends: URL path, Authorization (keys separated by "|" are used in turn), and the body with a %s for the name. */
 function requestShape(kind: Path, key: string): { path: string; auth: string; body: string } {
+  const auth = key.split('|').map((k) => `Bearer ${k}`).join('|');
   if (kind === 'postgraphile') return { path: '/graphql', auth: 'bench-key', body: JSON.stringify({ query: PEER_MUTATION, variables: { n: '%s' } }) };
-  if (kind === 'graphql') return { path: '/graphql', auth: `Bearer ${key}`, body: JSON.stringify({ query: CREATE_MUTATION, variables: { name: '%s' } }) };
-  return { path: '/api/organization', auth: `Bearer ${key}`, body: JSON.stringify({ name: '%s' }) };
+  if (kind === 'graphql') return { path: '/graphql', auth, body: JSON.stringify({ query: CREATE_MUTATION, variables: { name: '%s' } }) };
+  return { path: '/api/organization', auth, body: JSON.stringify({ name: '%s' }) };
 }
 
 async function measure(proc: Proc, kind: Path, key: string, connections: number, seconds: number): Promise<Window> {
@@ -152,7 +157,7 @@ async function measure(proc: Proc, kind: Path, key: string, connections: number,
         {
           method: 'POST',
           path: shape.path,
-          headers: { 'content-type': 'application/json', authorization: shape.auth },
+          headers: { 'content-type': 'application/json', authorization: shape.auth.split('|')[0]! },
           setupRequest: (req) => ({ ...req, body: shape.body.replace('%s', `${prefix}-${counter++}`) }),
         },
       ],
@@ -274,6 +279,10 @@ async function main() {
   try {
     const setup = await initORM({ databaseUrl: url, dataDir: '' }, { migrate: true });
     const { key } = await createApiKey(setup.orm.em.fork(), { email: 'bench@example.com' });
+    // 64 users' keys, used in turn (wrk's script takes them separated by "|").
+    const many: string[] = [];
+    for (let i = 0; i < 64; i++) many.push((await createApiKey(setup.orm.em.fork(), { email: `bench-${i}@example.com` })).key);
+    const manyKeys = many.join('|');
     await setup.close();
 
     log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, node ${process.version}, ${SECONDS}s windows × ${REPS}, workers ${WORKERS}, load ${WRK ? 'wrk -t1' : 'autocannon'}`);
@@ -332,15 +341,15 @@ async function main() {
     let featureRows = '';
     const sink = await startOtlpSink();
     cleanups.push(sink.close);
-    for (const [label, env] of features(sink.url)) {
+    for (const [label, env, keys] of features(sink.url, key, manyKeys)) {
       const on = await startProcess([process.execPath, 'bin/trieve-gateway.js', 'serve'], { ...GATEWAY_ENV, DATABASE_URL: url, ...env }, /GraphQL and GraphiQL: (http:\/\/[^/\s]+)\/graphql/);
       procs.push(on);
       on.child.stdout!.resume();
       const windows: Record<'off' | 'on', Record<'rest' | 'graphql', Window[]>> = { off: { rest: [], graphql: [] }, on: { rest: [], graphql: [] } };
-      for (const kind of ['rest', 'graphql'] as const) await measure(on, kind, key, 32, 2);
+      for (const kind of ['rest', 'graphql'] as const) await measure(on, kind, keys, 32, 2);
       for (let rep = 0; rep < REPS; rep++) {
         for (const [variant, proc] of (rep % 2 ? [['on', on], ['off', gateway]] : [['off', gateway], ['on', on]]) as [('off' | 'on'), Proc][]) {
-          for (const kind of ['rest', 'graphql'] as const) windows[variant][kind].push(await measure(proc, kind, key, 32, SECONDS));
+          for (const kind of ['rest', 'graphql'] as const) windows[variant][kind].push(await measure(proc, kind, keys, 32, SECONDS));
         }
       }
       for (const kind of ['rest', 'graphql'] as const) {

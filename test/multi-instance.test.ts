@@ -1,41 +1,17 @@
 // Several server processes on one PostgreSQL: races decided by the database, crash safety (SIGKILL),
 // and graceful shutdown (SIGTERM) under a burst of creates.
 import http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey } from '../src/auth/api-keys.js';
-import { initORM, type Database } from '../src/db/orm.js';
-import { createScratchDatabase, usingPostgres } from './helpers.js';
-import { postJson, startServerProcess, type Outcome, type ServerProcess } from './processes.js';
+import { describe, expect, it } from 'vitest';
+import { usingPostgres } from './helpers.js';
+import { postJson, sharedDatabase, type Outcome, type ServerProcess } from './processes.js';
 
 // Two processes can only share a database server: this file needs DATABASE_URL (CI's second run).
 describe.runIf(usingPostgres)('(PostgreSQL only) several instances', () => {
-  let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
-  let db: Database;
-  let key: string;
-  const servers: ServerProcess[] = [];
-
-  beforeAll(async () => {
-    scratch = await createScratchDatabase();
-    db = await initORM({ databaseUrl: scratch.url, dataDir: '' }, { migrate: true });
-    const created = await createApiKey(db.orm.em.fork(), { email: 'instances@example.com' });
-    key = created.key;
-  });
-
-  afterAll(async () => {
-    for (const server of servers) if (server.child.exitCode === null) server.child.kill('SIGKILL');
-    await Promise.all(servers.map((s) => s.exited));
-    await db?.close();
-    await scratch?.drop();
-  });
-
-  const sql = <T,>(text: string, params: unknown[] = []) => db.orm.em.fork().getConnection().execute(text, params as never[]) as Promise<T[]>;
+  const shared = sharedDatabase('instances@example.com');
+  const { servers, sql } = shared;
   const create = (server: ServerProcess, name: string, agent: http.Agent | false = false) =>
-    postJson(server.url, '/api/organization', { authorization: `Bearer ${key}` }, { name }, agent);
-  const start = async () => {
-    const server = await startServerProcess({ DATABASE_URL: scratch.url, MIGRATE_ON_START: 'false', CREATE_LIMIT_PER_MINUTE: '0' /* bursts of 1,000 by one user */ });
-    servers.push(server);
-    return server;
-  };
+    postJson(server.url, '/api/organization', { authorization: `Bearer ${shared.key}` }, { name }, agent);
+  const start = () => shared.start({ CREATE_LIMIT_PER_MINUTE: '0' /* bursts of 1,000 by one user */ });
 
   /** 300 creates at once; the signal goes out mid-burst, once 20 have been answered and others are in flight. */
   async function burstThenSignal(server: ServerProcess, prefix: string, signal: NodeJS.Signals): Promise<Outcome[]> {

@@ -2,6 +2,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { createApiKey } from '../src/auth/api-keys.js';
+import { initORM, type Database } from '../src/db/orm.js';
+import { createScratchDatabase } from './helpers.js';
 
 /** The CLI from the sources (tsx's loader), so `npm test` tests what is checked in, not a stale build. */
 export const CLI = [process.execPath, '--import', 'tsx', path.resolve('src/cli.ts')] as const;
@@ -47,4 +51,40 @@ export function postJson(url: string, path: string, headers: Record<string, stri
     req.setTimeout(30_000, () => req.destroy(new Error('TIMEOUT')));
     req.end(payload);
   });
+}
+
+/**
+ * Inside a describe (PostgreSQL runs): a scratch database, migrated, with one user's API key, and the
+ * server processes a test starts on it with `start`; all of it gone after the describe.
+ */
+export function sharedDatabase(email: string) {
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
+  let db: Database | undefined;
+  let key = '';
+  const servers: ServerProcess[] = [];
+  beforeAll(async () => {
+    scratch = await createScratchDatabase();
+    db = await initORM({ databaseUrl: scratch.url, dataDir: '' }, { migrate: true });
+    key = (await createApiKey(db.orm.em.fork(), { email })).key;
+  });
+  afterAll(async () => {
+    for (const server of servers) if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    await Promise.all(servers.map((s) => s.exited));
+    await db?.close();
+    await scratch?.drop();
+  });
+  return {
+    get key() {
+      return key;
+    },
+    servers: servers as readonly ServerProcess[],
+    /** Straight to the database (not through a server). */
+    sql: <T,>(text: string, params: unknown[] = []) => db!.orm.em.fork().getConnection().execute(text, params as never[]) as Promise<T[]>,
+    /** A server process on this database (migrations already applied). */
+    async start(env: Record<string, string> = {}): Promise<ServerProcess> {
+      const server = await startServerProcess({ DATABASE_URL: scratch!.url, MIGRATE_ON_START: 'false', ...env });
+      servers.push(server);
+      return server;
+    },
+  };
 }

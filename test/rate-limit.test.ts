@@ -3,10 +3,8 @@
 // idempotent retries not counted, refused requests create and store nothing, refilled with time,
 // and (PostgreSQL) exact across two server processes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey } from '../src/auth/api-keys.js';
-import { initORM, type Database } from '../src/db/orm.js';
-import { bearer, CREATE_ORGANIZATION, createScratchDatabase, createTestEnv, usingPostgres, type TestEnv } from './helpers.js';
-import { postJson, startServerProcess, type ServerProcess } from './processes.js';
+import { bearer, CREATE_ORGANIZATION, createTestEnv, usingPostgres, type TestEnv } from './helpers.js';
+import { postJson, sharedDatabase } from './processes.js';
 
 const LIMIT = { perMinute: 60, burst: 5 };
 let env: TestEnv;
@@ -111,32 +109,16 @@ it('refills with time: after Retry-After the next create goes through', async ()
 });
 
 describe.runIf(usingPostgres)('(PostgreSQL only) across instances', () => {
-  let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
-  let db: Database;
-  let key: string;
-  const servers: ServerProcess[] = [];
-
-  beforeAll(async () => {
-    scratch = await createScratchDatabase();
-    db = await initORM({ databaseUrl: scratch.url, dataDir: '' }, { migrate: true });
-    key = (await createApiKey(db.orm.em.fork(), { email: 'limited@example.com' })).key;
-    for (let i = 0; i < 2; i++) servers.push(await startServerProcess({ DATABASE_URL: scratch.url, MIGRATE_ON_START: 'false', CREATE_LIMIT_PER_MINUTE: '60', CREATE_LIMIT_BURST: '10' }));
-  });
-  afterAll(async () => {
-    for (const server of servers) if (server.child.exitCode === null) server.child.kill('SIGKILL');
-    await Promise.all(servers.map((s) => s.exited));
-    await db?.close();
-    await scratch?.drop();
-  });
+  const shared = sharedDatabase('limited@example.com');
 
   it('two instances together allow the burst once, not once each', async () => {
+    const servers = [await shared.start({ CREATE_LIMIT_PER_MINUTE: '60', CREATE_LIMIT_BURST: '10' }), await shared.start({ CREATE_LIMIT_PER_MINUTE: '60', CREATE_LIMIT_BURST: '10' })];
     const outcomes = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => postJson(servers[i % 2]!.url, '/api/organization', { authorization: `Bearer ${key}` }, { name: `Shared ${i}` })),
+      Array.from({ length: 40 }, (_, i) => postJson(servers[i % 2]!.url, '/api/organization', { authorization: `Bearer ${shared.key}` }, { name: `Shared ${i}` })),
     );
     const statuses = outcomes.map((o) => ('status' in o ? o.status : JSON.stringify(o)));
     expect(statuses.filter((s) => s === 200)).toHaveLength(10);
     expect(statuses.filter((s) => s === 429)).toHaveLength(30);
-    const [row] = await db.orm.em.fork().getConnection().execute(`select count(*)::int as n from organizations where name like 'Shared %'`);
-    expect(row).toEqual({ n: 10 });
+    expect(await shared.sql(`select count(*)::int as n from organizations where name like 'Shared %'`)).toEqual([{ n: 10 }]);
   });
 });

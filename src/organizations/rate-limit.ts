@@ -19,7 +19,7 @@ export class RateLimitedError extends Error {
   }
 }
 
-/** Tokens in the bucket right now (refilled since its last write, capped at the burst). Parameters: rate per second, burst. */
+/** Tokens in the bucket right now (refilled since its last write, capped at the burst). Parameters: burst, rate per second. */
 const REFILLED = `least(?::float8, b.tokens + ?::float8 * greatest(0, extract(epoch from clock_timestamp() - b.updated_at)))`;
 
 /**

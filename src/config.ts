@@ -86,8 +86,8 @@ function databaseUrl(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 function createRateLimit(env: NodeJS.ProcessEnv): CreateRateLimit {
-  const perMinute = integer(env, 'CREATE_LIMIT_PER_MINUTE', DEFAULT_CREATE_RATE_LIMIT!.perMinute, 0, 1_000_000);
-  const burst = integer(env, 'CREATE_LIMIT_BURST', DEFAULT_CREATE_RATE_LIMIT!.burst, 1, 1_000_000);
+  const perMinute = integer(env, 'CREATE_LIMIT_PER_MINUTE', DEFAULT_CREATE_RATE_LIMIT.perMinute, 0, 1_000_000);
+  const burst = integer(env, 'CREATE_LIMIT_BURST', DEFAULT_CREATE_RATE_LIMIT.burst, 1, 1_000_000);
   return perMinute === 0 ? null : Object.freeze({ perMinute, burst });
 }
 

@@ -19,16 +19,12 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
     {
       level,
       base: { service: 'trieve-gateway' },
-      mixin: traceId
-        ? () => {
-            const requestId = currentRequestId();
-            const trace_id = traceId();
-            return { ...(requestId ? { requestId } : {}), ...(trace_id ? { trace_id } : {}) };
-          }
-        : () => {
-            const requestId = currentRequestId();
-            return requestId ? { requestId } : {};
-          },
+      mixin: () => {
+        const requestId = currentRequestId();
+        const trace_id = traceId?.();
+        if (!trace_id) return requestId ? { requestId } : {};
+        return requestId ? { requestId, trace_id } : { trace_id };
+      },
       redact: { paths: ['headers.authorization', 'headers["x-api-key"]', 'apiKey', 'key', 'hash'], censor: '[redacted]' },
     },
     destination,

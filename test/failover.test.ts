@@ -4,12 +4,11 @@
 // 503 with Retry-After while there is no primary (never a 500, never a hang), recovers with no restart,
 // and a client that retries every failed create with its idempotency key ends with every acknowledged
 // organization on the new primary and exactly one organization per key. Logs stay free of SQL and values.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/auth/api-keys.js';
 import { initORM } from '../src/db/orm.js';
 import { usingPostgres } from './helpers.js';
-import { createPrivatePostgres, createStandby, requireBinaries, startPgBouncer, type PgBouncer, type PrivatePostgres } from './private-postgres.js';
+import { createPrivatePostgres, createStandby, queryOnce, requireBinaries, startPgBouncer, type PgBouncer, type PrivatePostgres } from './private-postgres.js';
 import { postJson, startServerProcess, type ServerProcess } from './processes.js';
 
 const runs = usingPostgres && requireBinaries('failover.test.ts', { postgres: true, pgbouncer: true });
@@ -28,21 +27,11 @@ describe.runIf(runs)('(PostgreSQL runs only) failover: primary killed, synchrono
   let gateway: ServerProcess;
   let apiKey: string;
 
-  async function query<T>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      return (await client.query(text, params)).rows as T[];
-    } finally {
-      await client.end();
-    }
-  }
-
   beforeAll(async () => {
     primary = await createPrivatePostgres({ settings: { synchronous_standby_names: 'standby1', synchronous_commit: 'on' } });
     standby = await createStandby(primary, 'standby1');
     for (const deadline = Date.now() + 20_000; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
-      const [replica] = await query<{ sync_state: string }>(primary.url, 'select sync_state from pg_stat_replication');
+      const [replica] = await queryOnce<{ sync_state: string }>(primary.url, 'select sync_state from pg_stat_replication');
       if (replica?.sync_state === 'sync') break;
       if (Date.now() > deadline) throw new Error(`the standby did not become synchronous: ${JSON.stringify(replica)}`);
     }
@@ -144,13 +133,13 @@ describe.runIf(runs)('(PostgreSQL runs only) failover: primary killed, synchrono
     for (const job of acknowledgedJobs.slice(0, 20)) expect((await send(job) as { id?: string }).id).toBe((first.get(job.index) as { id?: string }).id);
 
     // On the new primary: every acknowledged organization, with the id it was acknowledged with; one per key.
-    const rows = await query<{ id: string; name: string }>(standby.url, `select id, name from organizations where name like 'Failover %'`);
+    const rows = await queryOnce<{ id: string; name: string }>(standby.url, `select id, name from organizations where name like 'Failover %'`);
     expect(rows).toHaveLength(jobs.length);
     const byName = new Map(rows.map((r) => [r.name, r.id]));
     for (const job of jobs) expect(byName.get(job.name)).toBe((final.get(job.index) as { id?: string }).id);
-    const owners = await query(standby.url, `select o.name from organizations o where o.name like 'Failover %' and not exists (select 1 from user_organizations m where m.organization_id = o.id and m.role = 2)`);
+    const owners = await queryOnce(standby.url, `select o.name from organizations o where o.name like 'Failover %' and not exists (select 1 from user_organizations m where m.organization_id = o.id and m.role = 2)`);
     expect(owners).toEqual([]);
-    const keys = await query<{ n: number }>(standby.url, `select count(*)::int as n from idempotency_keys where key like 'failover-key-%'`);
+    const keys = await queryOnce<{ n: number }>(standby.url, `select count(*)::int as n from idempotency_keys where key like 'failover-key-%'`);
     expect(keys).toEqual([{ n: jobs.length }]);
     console.info(`failover drill: ${jobs.length - failed.length} creates acknowledged, ${failed.length} answered 503 and retried with their keys, all ${jobs.length} on the new primary exactly once`);
   });

@@ -4,13 +4,12 @@
 // server, proven from the server's own statement log.
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/auth/api-keys.js';
 import { migrationsList } from '../src/db/migrations/index.js';
 import { initORM } from '../src/db/orm.js';
 import { CREATE_ORGANIZATION, usingPostgres } from './helpers.js';
-import { createPrivatePostgres, requireBinaries, startPgBouncer, type PgBouncer, type PrivatePostgres } from './private-postgres.js';
+import { createPrivatePostgres, queryOnce, requireBinaries, startPgBouncer, type PgBouncer, type PrivatePostgres } from './private-postgres.js';
 import { postJson, startServerProcess, type ServerProcess } from './processes.js';
 import { loggedStatements, sessionScopedStatements } from './session-scope.js';
 
@@ -62,15 +61,7 @@ describe.runIf(runs)('(PostgreSQL runs only) behind PgBouncer, transaction pooli
   });
 
   /** Straight to the server, past PgBouncer: what the database really holds. */
-  async function direct<T>(text: string, params: unknown[] = []): Promise<T[]> {
-    const client = new pg.Client({ connectionString: server.url });
-    await client.connect();
-    try {
-      return (await client.query(text, params)).rows as T[];
-    } finally {
-      await client.end();
-    }
-  }
+  const direct = <T,>(text: string, params: unknown[] = []) => queryOnce<T>(server.url, text, params);
   const create = (s: ServerProcess, name: string, agent: http.Agent | false = false) => postJson(s.url, '/api/organization', { authorization: `Bearer ${key}` }, { name }, agent);
 
   it('four instances started at once on an empty database: each migration applied once, no lock left behind', async () => {

@@ -32,6 +32,17 @@ export function requireBinaries(file: string, needs: { postgres?: boolean; pgbou
   return false;
 }
 
+/** One statement on a connection of its own (simple protocol when there are no parameters: PgBouncer's admin console needs it). */
+export async function queryOnce<T = Record<string, unknown>>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
 export async function sparePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -203,15 +214,7 @@ export async function startPgBouncer(target: PrivatePostgres, { poolSize = 20, m
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  const admin = async (command: string) => {
-    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'pgbouncer' });
-    await client.connect();
-    try {
-      return (await client.query(command)).rows as Record<string, unknown>[];
-    } finally {
-      await client.end();
-    }
-  };
+  const admin = (command: string) => queryOnce(`postgres://postgres@127.0.0.1:${port}/pgbouncer`, command);
   for (let attempt = 0; ; attempt++) {
     try {
       await admin('SHOW VERSION');

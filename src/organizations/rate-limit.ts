@@ -6,7 +6,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 export type CreateRateLimit = Readonly<{ perMinute: number; burst: number }> | null;
 
 /** The default: no person or onboarding script notices it; a leaked key is held to one create a second. */
-export const DEFAULT_CREATE_RATE_LIMIT: CreateRateLimit = Object.freeze({ perMinute: 60, burst: 30 });
+export const DEFAULT_CREATE_RATE_LIMIT: NonNullable<CreateRateLimit> = Object.freeze({ perMinute: 60, burst: 30 });
 
 export class RateLimitedError extends Error {
   constructor(

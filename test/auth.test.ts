@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey, hashApiKey, readApiKey } from '../src/auth/api-keys.js';
-import { CREATE_ORGANIZATION, createTestEnv, type TestEnv } from './helpers.js';
+import { countStatements, CREATE_ORGANIZATION, createTestEnv, type TestEnv } from './helpers.js';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -118,6 +118,25 @@ describe('the API key cache (API_KEY_CACHE_SECONDS)', () => {
     expect((await env.graphql(VIEWER, { headers: { authorization: key } })).body.data.viewer.id).toBe(userId);
     await new Promise((resolve) => setTimeout(resolve, 1600));
     expect((await env.graphql(VIEWER, { headers: { authorization: key } })).body).toEqual({ data: { viewer: null } });
+  });
+
+  it('costs one lookup for a burst of concurrent requests with one key, known or unknown; with the cache off each request looks', async () => {
+    const off = await createTestEnv({ apiKeyCacheSeconds: 0 });
+    const [{ key, userId }, { key: offKey, userId: offUserId }] = [await env.newUser(), await off.newUser()];
+    const burst = (e: TestEnv, k: string) => Promise.all(Array.from({ length: 20 }, () => e.graphql(VIEWER, { headers: { authorization: k } })));
+    const lookups = countStatements('api_keys');
+    try {
+      // The entry is missing (as when it has just expired under load): all 20 miss together.
+      expect((await burst(env, key)).map((r) => r.body.data.viewer?.id)).toEqual(Array(20).fill(userId));
+      expect(lookups.count()).toBe(1);
+      expect((await burst(env, generateApiKey())).map((r) => r.body)).toEqual(Array(20).fill({ data: { viewer: null } }));
+      expect(lookups.count()).toBe(2);
+      expect((await burst(off, offKey)).map((r) => r.body.data.viewer?.id)).toEqual(Array(20).fill(offUserId));
+      expect(lookups.count()).toBe(22);
+    } finally {
+      lookups.restore();
+      await off.close();
+    }
   });
 
   it('stops accepting a deleted key within the cache lifetime, and at once with the cache off', async () => {

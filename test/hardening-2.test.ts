@@ -13,7 +13,7 @@ import { isDatabaseUnavailable } from '../src/db/errors.js';
 import { createLogger } from '../src/logger.js';
 import { purgeExpiredIdempotencyKeys } from '../src/organizations/organizations.js';
 import { startServer } from '../src/server.js';
-import { bearer, createScratchDatabase, createTestEnv, usingPostgres, type TestEnv } from './helpers.js';
+import { bearer, countStatements, createScratchDatabase, createTestEnv, usingPostgres, type TestEnv } from './helpers.js';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -162,25 +162,18 @@ describe('client aborts', () => {
 
 describe('unknown API keys', () => {
   it('cost at most one lookup per key while cached, and none for a credential of another shape', async () => {
-    const queries: string[] = [];
-    const original = pg.Client.prototype.query;
-    const spy = function (this: pg.Client, ...args: unknown[]) {
-      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string })?.text;
-      if (text?.includes('api_keys')) queries.push(text);
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    };
-    pg.Client.prototype.query = spy as typeof original;
+    const lookups = countStatements('api_keys');
     try {
       const unknown = 'tr-unknownunknownunknownunknown1234';
       for (let i = 0; i < 20; i++) {
         const { body } = await env.graphql('{ viewer { id } }', { headers: bearer(unknown) });
         expect(body).toEqual({ data: { viewer: null } });
       }
-      expect(queries.length).toBe(1);
+      expect(lookups.count()).toBe(1);
       for (let i = 0; i < 20; i++) await env.graphql('{ viewer { id } }', { headers: bearer(`not-a-key-${i}`) });
-      expect(queries.length).toBe(1);
+      expect(lookups.count()).toBe(1);
     } finally {
-      pg.Client.prototype.query = original;
+      lookups.restore();
     }
   });
 

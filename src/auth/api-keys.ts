@@ -63,14 +63,32 @@ const KEY_SHAPE = /^tr-[A-Za-z0-9]{32}$/;
  * cache's lifetime. Unknown keys are remembered as unknown for as long, so a client retrying a wrong
  * key costs one lookup too: a new key can never be among them, since it is 32 random characters
  * (190 bits) that nobody could present before the key existed. Bounded: the oldest entries go first.
+ * Requests that miss while a lookup of the same key is under way wait for that lookup instead of
+ * starting their own: when an entry expires under load, every request in flight for that key used to
+ * miss at once and queue its own lookup for the pool (with the cache off, each request looks up).
  */
 export class ViewerCache {
   private readonly known: BoundedTtlMap<CachedKey>;
   private readonly misses: BoundedTtlMap<true>;
+  private readonly pending = new Map<string, Promise<CachedKey | null>>();
 
-  constructor(ttlMs: number, maxEntries = 10_000) {
+  constructor(
+    private readonly ttlMs: number,
+    maxEntries = 10_000,
+  ) {
     this.known = new BoundedTtlMap(ttlMs, maxEntries);
     this.misses = new BoundedTtlMap(ttlMs, maxEntries);
+  }
+
+  /** `load`'s answer for `hash`, shared with every caller that asks while it is under way (cache on only). */
+  lookup(hash: string, load: () => Promise<CachedKey | null>): Promise<CachedKey | null> {
+    if (this.ttlMs <= 0) return load();
+    let pending = this.pending.get(hash);
+    if (!pending) {
+      pending = load().finally(() => this.pending.delete(hash));
+      this.pending.set(hash, pending);
+    }
+    return pending;
   }
 
   get(hash: string, now: number): CachedKey | undefined {
@@ -128,22 +146,29 @@ export async function resolveViewer(em: EntityManager, key: string | undefined, 
   if (key === undefined || !KEY_SHAPE.test(key)) return null;
   const hash = hashApiKey(key);
   const expired = (expiresAt: Date | null) => expiresAt !== null && expiresAt <= now;
-  const cached = cache?.get(hash, now.getTime());
+  const at = now.getTime();
+  const cached = cache?.get(hash, at);
   if (cached) return expired(cached.expiresAt) ? null : cached.viewer;
-  if (cache?.isKnownMiss(hash, now.getTime())) return null;
+  if (cache?.isKnownMiss(hash, at)) return null;
+  const found = cache ? await cache.lookup(hash, () => findKey(em, hash)) : await findKey(em, hash);
+  if (!found) {
+    cache?.setMiss(hash, at);
+    return null;
+  }
+  cache?.set(hash, found.viewer, found.expiresAt, at);
+  return expired(found.expiresAt) ? null : found.viewer;
+}
+
+/** One indexed probe by hash; the viewer detached from the EntityManager, so requests can share it. */
+async function findKey(em: EntityManager, hash: string): Promise<CachedKey | null> {
   let apiKey: ApiKey | null;
   try {
     apiKey = await em.findOne(ApiKey, { hash }, { populate: ['user'], strategy: 'joined' });
   } catch (error) {
     throw isDatabaseUnavailable(error) ? new DatabaseUnavailableError() : new ApiKeyStoreError(error);
   }
-  if (!apiKey) {
-    cache?.setMiss(hash, now.getTime());
-    return null;
-  }
-  const viewer: Viewer = Object.freeze({ user: detachedUser(apiKey.user.getEntity()), apiKeyId: apiKey.id, role: apiKey.role });
-  cache?.set(hash, viewer, apiKey.expiresAt, now.getTime());
-  return expired(apiKey.expiresAt) ? null : viewer;
+  if (!apiKey) return null;
+  return Object.freeze({ viewer: Object.freeze({ user: detachedUser(apiKey.user.getEntity()), apiKeyId: apiKey.id, role: apiKey.role }), expiresAt: apiKey.expiresAt });
 }
 
 export type CreatedApiKey = Readonly<{ key: string; apiKey: ApiKey; user: User }>;

@@ -43,6 +43,9 @@ const features = (otlp: string, oneUser: string, manyUsers: string): [string, Re
   // Every request traced and exported (OTLP/HTTP JSON to a sink in this process that reads and drops it).
   ['tracing on (100% sampled)', { OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_TRACES_SAMPLER: 'always_on' }, oneUser],
   ['tracing on (10% sampled)', { OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }, oneUser],
+  // Memory for speed: V8 sizes its young generation from the machine's memory (64 MB semi-spaces here);
+  // a smaller one means less RSS and more garbage collection (README, "Memory").
+  ['V8 young generation capped (NODE_OPTIONS=--max-semi-space-size=16)', { NODE_OPTIONS: '--max-semi-space-size=16' }, oneUser],
 ];
 
 /** An OTLP/HTTP receiver that reads every export and drops it, counting spans' bytes. */
@@ -70,7 +73,8 @@ const WRK = (() => {
     return (error as NodeJS.ErrnoException).code !== 'ENOENT';
   }
 })();
-type Window = { rps: number; p50: number; p99: number; errors: number };
+/** One measured window: throughput, client-side latency, errors, and the server process's own cost over it. */
+type Window = { rps: number; p50: number; p99: number; errors: number; cpuUsPerRequest?: number; peakRssMb?: number };
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -90,7 +94,7 @@ function withDatabase(url: string, name: string): string {
   return u.toString();
 }
 
-type Proc = { child: ChildProcess; url: string; peakRss: number; sample(): void };
+type Proc = { child: ChildProcess; url: string; peakRss: number; windowRss: number; sample(): void };
 
 function rssOf(pid: number): number {
   // The process and, under WORKERS, its children: whole-server memory.
@@ -105,6 +109,30 @@ function rssOf(pid: number): number {
     }
   }
   return total;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time (user + system, ms) the server has used so far: the process and, under WORKERS, its children. */
+function cpuMsOf(pid: number): number {
+  let ticks = 0;
+  for (const p of [pid, ...childPids(pid)]) {
+    try {
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited
+    }
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
 }
 
 function childPids(pid: number): number[] {
@@ -130,8 +158,15 @@ async function startProcess(command: string[], env: Record<string, string>, patt
     });
     child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
   });
-  const proc: Proc = { child, url, peakRss: 0, sample: () => (proc.peakRss = Math.max(proc.peakRss, rssOf(child.pid!))) };
+  const proc: Proc = { child, url, peakRss: 0, windowRss: 0, sample: () => sampleRss(proc) };
   return proc;
+}
+
+/** Peak RSS over the whole run and over the current window. */
+function sampleRss(proc: Proc): void {
+  const rss = rssOf(proc.child.pid!);
+  proc.peakRss = Math.max(proc.peakRss, rss);
+  proc.windowRss = Math.max(proc.windowRss, rss);
 }
 
 let counter = 0;
@@ -146,27 +181,35 @@ function requestShape(kind: Path, key: string): { path: string; auth: string; bo
 async function measure(proc: Proc, kind: Path, key: string, connections: number, seconds: number): Promise<Window> {
   const prefix = `${kind}-${randomBytes(4).toString('hex')}`;
   const shape = requestShape(kind, key);
+  proc.windowRss = 0;
   const sampler = setInterval(() => proc.sample(), 200);
+  const cpuBefore = cpuMsOf(proc.child.pid!);
+  let window: Window;
   try {
-    if (WRK) return await runWrk(proc.url, shape, prefix, connections, seconds);
-    const result = await autocannon({
-      url: proc.url,
-      connections,
-      duration: seconds,
-      requests: [
-        {
-          method: 'POST',
-          path: shape.path,
-          headers: { 'content-type': 'application/json', authorization: shape.auth.split('|')[0]! },
-          setupRequest: (req) => ({ ...req, body: shape.body.replace('%s', `${prefix}-${counter++}`) }),
-        },
-      ],
-    });
-    return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx };
+    if (WRK) {
+      window = await runWrk(proc.url, shape, prefix, connections, seconds);
+    } else {
+      const result = await autocannon({
+        url: proc.url,
+        connections,
+        duration: seconds,
+        requests: [
+          {
+            method: 'POST',
+            path: shape.path,
+            headers: { 'content-type': 'application/json', authorization: shape.auth.split('|')[0]! },
+            setupRequest: (req) => ({ ...req, body: shape.body.replace('%s', `${prefix}-${counter++}`) }),
+          },
+        ],
+      });
+      window = { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx };
+    }
   } finally {
     clearInterval(sampler);
     proc.sample();
   }
+  const requests = window.rps * seconds;
+  return { ...window, cpuUsPerRequest: requests > 0 ? ((cpuMsOf(proc.child.pid!) - cpuBefore) * 1000) / requests : undefined, peakRssMb: proc.windowRss / 2 ** 20 };
 }
 
 /** One wrk window (one thread: the load generator takes as little of the 2 cores as it can). */
@@ -209,7 +252,7 @@ async function startPeer(baseUrl: string): Promise<{ proc: Proc; url: string; cl
     if (i > 300) throw new Error('PostGraphile did not start');
     await new Promise((r) => setTimeout(r, 100));
   }
-  const proc: Proc = { child, url: base, peakRss: 0, sample: () => (proc.peakRss = Math.max(proc.peakRss, rssOf(child.pid!))) };
+  const proc: Proc = { child, url: base, peakRss: 0, windowRss: 0, sample: () => sampleRss(proc) };
   return {
     proc,
     url,
@@ -356,7 +399,8 @@ async function main() {
         const off = median(windows.off[kind].map((w) => w.rps));
         const onRps = median(windows.on[kind].map((w) => w.rps));
         const errors = windows.on[kind].reduce((n, w) => n + w.errors, 0);
-        featureRows += `| ${label} | ${kind === 'rest' ? 'REST' : 'GraphQL'} | ${off.toFixed(0)} req/s | ${onRps.toFixed(0)} req/s | ${(onRps / off).toFixed(2)}× | ${median(windows.on[kind].map((w) => w.p99))} ms | ${errors} |\n`;
+        const rss = (variant: 'off' | 'on') => Math.max(...windows[variant][kind].map((w) => w.peakRssMb ?? 0)).toFixed(0);
+        featureRows += `| ${label} | ${kind === 'rest' ? 'REST' : 'GraphQL'} | ${off.toFixed(0)} req/s | ${onRps.toFixed(0)} req/s | ${(onRps / off).toFixed(2)}× | ${median(windows.on[kind].map((w) => w.p99))} ms | ${errors} | ${rss('off')} MB | ${rss('on')} MB |\n`;
         log(`  ${label} ${kind}: off ${off.toFixed(0)} req/s, on ${onRps.toFixed(0)} req/s`);
       }
       on.child.kill('SIGTERM');
@@ -383,7 +427,7 @@ async function main() {
     const startMs = await embeddedStartMs();
 
     let table = `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${os.cpus()[0]?.model?.trim()}, Node ${process.version}, PostgreSQL on loopback, ${WORKERS} gateway process(es), load from ${WRK ? '`wrk -t1` (C, one thread)' : 'autocannon'}; medians of ${REPS} alternating ${SECONDS}s windows after a 2s warm-up.\n\n`;
-    table += '| connections | path | req/s | × floor | × PostGraphile | p50 ms | p99 ms | p99 × floor | errors |\n|---|---|---|---|---|---|---|---|---|\n';
+    table += '| connections | path | req/s | × floor | × PostGraphile | p50 ms | p99 ms | p99 × floor | errors | server CPU µs per request |\n|---|---|---|---|---|---|---|---|---|---|\n';
     for (const connections of LEVELS) {
       const r = results[connections]!;
       const f = { rps: median(r.floor.map((w) => w.rps)), p99: median(r.floor.map((w) => w.p99)) };
@@ -394,7 +438,8 @@ async function main() {
         const p99 = median(r[kind].map((w) => w.p99));
         const errors = r[kind].reduce((s, w) => s + w.errors, 0);
         const vsPeer = peerRps && (kind === 'graphql' || kind === 'postgraphile') ? (rps / peerRps).toFixed(2) : '';
-        table += `| ${connections} | ${kind} | ${rps.toFixed(0)} | ${(rps / f.rps).toFixed(2)} | ${vsPeer} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${(p99 / f.p99).toFixed(2)} | ${errors} |\n`;
+        const cpu = r[kind].some((w) => w.cpuUsPerRequest === undefined) ? '' : median(r[kind].map((w) => w.cpuUsPerRequest!)).toFixed(0);
+        table += `| ${connections} | ${kind} | ${rps.toFixed(0)} | ${(rps / f.rps).toFixed(2)} | ${vsPeer} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${(p99 / f.p99).toFixed(2)} | ${errors} | ${cpu} |\n`;
       }
     }
     table += `\n| | floor | REST | GraphQL |\n|---|---|---|---|\n`;
@@ -404,7 +449,7 @@ async function main() {
     if (peer) table += `| PostGraphile peak RSS | | | ${(peer.proc.peakRss / 2 ** 20).toFixed(0)} MB |\n`;
     table += `\n| | empty table | 1,000,000 organizations | ratio |\n|---|---|---|---|\n${growth || '| (skipped: BENCH_QUICK) | | | |\n'}`;
     table += scaling;
-    if (featureRows) table += `\n| feature (c=32) | path | off | on | on ÷ off | p99 on | errors on |\n|---|---|---|---|---|---|---|\n${featureRows}`;
+    if (featureRows) table += `\n| feature (c=32) | path | off | on | on ÷ off | p99 on | errors on | peak RSS off | peak RSS on |\n|---|---|---|---|---|---|---|---|---|\n${featureRows}`;
     if (sink.bytes() > 0) table += `\nTraces exported while tracing was on: ${(sink.bytes() / 2 ** 20).toFixed(1)} MB of OTLP/HTTP JSON.\n`;
     table += `\nEmbedded start on an empty data directory to a healthy \`/api/health\`: ${(startMs / 1000).toFixed(2)} s.\n`;
     writeFileSync('bench/results.md', table);

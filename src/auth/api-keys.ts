@@ -150,12 +150,15 @@ export async function resolveViewer(em: EntityManager, key: string | undefined, 
   const cached = cache?.get(hash, at);
   if (cached) return expired(cached.expiresAt) ? null : cached.viewer;
   if (cache?.isKnownMiss(hash, at)) return null;
-  const found = cache ? await cache.lookup(hash, () => findKey(em, hash)) : await findKey(em, hash);
-  if (!found) {
-    cache?.setMiss(hash, at);
-    return null;
-  }
-  cache?.set(hash, found.viewer, found.expiresAt, at);
+  // Remembered once, by the lookup itself, not again by every request that waited for it.
+  const find = async () => {
+    const found = await findKey(em, hash);
+    if (found) cache?.set(hash, found.viewer, found.expiresAt, at);
+    else cache?.setMiss(hash, at);
+    return found;
+  };
+  const found = cache ? await cache.lookup(hash, find) : await find();
+  if (!found) return null;
   return expired(found.expiresAt) ? null : found.viewer;
 }
 

@@ -21,6 +21,7 @@ import type { CreateRateLimit } from '../src/organizations/rate-limit.js';
 import { createApiKey } from '../src/auth/api-keys.js';
 import { initORM } from '../src/db/orm.js';
 import { createLogger } from '../src/logger.js';
+import { countStatements } from '../test/helpers.js';
 
 const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -270,19 +271,14 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /** Database statements per create, counted by a hook on the pg driver, in-process. */
 async function roundTrips(databaseUrl: string, key: string, createRateLimit: CreateRateLimit): Promise<Record<Path, number>> {
-  const original = pg.Client.prototype.query;
-  let count = 0;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    count++;
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
+  const statements = countStatements();
   const db = await initORM({ databaseUrl, dataDir: '' });
   const app = createApp({ orm: db.orm, config: { ...DEFAULT_APP_CONFIG, createRateLimit }, logger: createLogger('silent') });
   const perCreate = async (send: (i: number) => Promise<Response>) => {
     await send(-1); // warm the pool and caches
-    count = 0;
+    const before = statements.count();
     for (let i = 0; i < 20; i++) if ((await send(i)).status !== 200) throw new Error('round-trip probe failed');
-    return count / 20;
+    return (statements.count() - before) / 20;
   };
   const tag = randomBytes(4).toString('hex');
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
@@ -293,7 +289,7 @@ async function roundTrips(databaseUrl: string, key: string, createRateLimit: Cre
     );
     return { floor: 1, rest, graphql, postgraphile: 1 };
   } finally {
-    pg.Client.prototype.query = original;
+    statements.restore();
     await db.close();
   }
 }

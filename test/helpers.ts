@@ -115,13 +115,13 @@ export function bearer(key: string): Record<string, string> {
   return { authorization: `Bearer ${key}` };
 }
 
-/** Counts the statements this process sends through node-postgres whose text contains `fragment`, until `restore()`. */
-export function countStatements(fragment: string): { count(): number; restore(): void } {
+/** Counts the statements this process sends through node-postgres (those whose text contains `fragment`, when given), until `restore()`. */
+export function countStatements(fragment?: string): { count(): number; restore(): void } {
   let count = 0;
   const original = pg.Client.prototype.query;
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string })?.text;
-    if (text?.includes(fragment)) count++;
+    if (fragment === undefined || text?.includes(fragment)) count++;
     return (original as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof original;
   return {

@@ -13,7 +13,7 @@ import { isDatabaseUnavailable } from '../src/db/errors.js';
 import { createLogger } from '../src/logger.js';
 import { purgeExpiredIdempotencyKeys } from '../src/organizations/organizations.js';
 import { startServer } from '../src/server.js';
-import { bearer, countStatements, createScratchDatabase, createTestEnv, usingPostgres, type TestEnv } from './helpers.js';
+import { bearer, countStatements, createEnvWithFailingCreates, createScratchDatabase, createTestEnv, usingPostgres, type TestEnv } from './helpers.js';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -113,11 +113,8 @@ describe('masking', () => {
   it('stays on with NODE_ENV=development: no message, stack or original error reaches the client', async () => {
     const previous = process.env.NODE_ENV;
     process.env.NODE_ENV = 'development';
-    const dev = await createTestEnv();
+    const { env: dev, key } = await createEnvWithFailingCreates();
     try {
-      const { key } = await dev.newUser();
-      // A failure of ours: the table the create writes to is gone.
-      await dev.sql('alter table user_organizations rename to user_organizations_gone');
       const { body } = await dev.graphql('mutation { createOrganization(input: { name: "boom" }) { __typename } }', { headers: bearer(key) });
       expect(body.errors).toEqual([{ message: 'Unexpected error.', locations: expect.any(Array), path: ['createOrganization'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
       expect(JSON.stringify(body)).not.toMatch(/user_organizations|stack|originalError/);
@@ -227,10 +224,8 @@ describe('expired idempotency records', () => {
 
 describe('database failures in logs', () => {
   it('carry SQLSTATE and class only: no statement, no parameter values, on the create and idempotency paths', async () => {
-    const broken = await createTestEnv();
+    const { env: broken, key } = await createEnvWithFailingCreates();
     try {
-      const { key } = await broken.newUser();
-      await broken.sql('alter table user_organizations rename to user_organizations_gone');
       const name = 'Secret Name 7f3a';
       const idempotencyKey = 'idem-key-9c1e';
       const gql = await broken.graphql('mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { __typename } }', {

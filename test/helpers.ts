@@ -131,3 +131,11 @@ export function countStatements(fragment?: string): { count(): number; restore()
     },
   };
 }
+
+/** A fresh environment and a user whose creates fail inside the database (the membership table is gone): a failure of ours. Close it. */
+export async function createEnvWithFailingCreates(): Promise<{ env: TestEnv; key: string }> {
+  const env = await createTestEnv();
+  const { key } = await env.newUser();
+  await env.sql('alter table user_organizations rename to user_organizations_gone');
+  return { env, key };
+}

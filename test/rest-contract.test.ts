@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../src/auth/api-keys.js';
 import { JSON_ERROR_SOLUTIONS as SOLUTION } from '../rest-adapter/responses.js';
 import { expectContractResponse, openapi } from './contract.js';
-import { CREATE_ORGANIZATION, bearer, createTestEnv, type TestEnv } from './helpers.js';
+import { CREATE_ORGANIZATION, bearer, createEnvWithFailingCreates, createTestEnv, type TestEnv } from './helpers.js';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -312,11 +312,9 @@ describe('other statuses', () => {
 
 describe('500: a failure of ours', () => {
   it('answers {"message":"Internal server error"} with the request id, logs it, leaks nothing', async () => {
-    const failing = await createTestEnv();
+    // Break the database under the app: the insert fails with an SQL error.
+    const { env: failing, key } = await createEnvWithFailingCreates();
     try {
-      const { key } = await failing.newUser();
-      // Break the database under the app: the insert fails with an SQL error.
-      await failing.sql('alter table user_organizations rename to user_organizations_gone');
       const response = await failing.request('/api/organization', {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...bearer(key), 'x-request-id': 'trace-me-123' },

@@ -103,18 +103,27 @@ describe('viewer.organizations', () => {
     expect(seen.slice(0, original.length)).toEqual(original);
   });
 
+  const forge = (at: string) => Buffer.from(`m1:${at}:00000000-0000-4000-8000-000000000000`).toString('base64url');
+
   it('uses 20 per page by default and refuses sizes over 100 or both directions with a clear error', async () => {
+    const errorsBefore = env.logLines.filter((line) => line.includes('"level":50')).length;
     expect((await page(alice.key, 'first: null')).edges).toHaveLength(20);
     for (const [args, message] of [
       ['first: 101', 'first must be a whole number from 0 to 100, got 101'],
       ['last: -1', 'last must be a whole number from 0 to 100, got -1'],
       ['first: 5, last: 5', 'Page forwards (first, after) or backwards (last, before), not both'],
       ['after: "bm90IGEgY3Vyc29y"', 'Invalid cursor: pass a cursor this API returned'],
+      // Forged in our own format: a year PostgreSQL does not have (was a 500, SQLSTATE 22008), a day that rolls over.
+      [`after: "${forge('0000-01-01T00:00:00.000Z')}"`, 'Invalid cursor: pass a cursor this API returned'],
+      [`before: "${forge('0000-01-01T00:00:00.000Z')}", last: 2`, 'Invalid cursor: pass a cursor this API returned'],
+      [`after: "${forge('2026-02-30T00:00:00.000Z')}"`, 'Invalid cursor: pass a cursor this API returned'],
     ]) {
       const { body } = await env.graphql(`{ viewer { organizations(${args}) { edges { cursor } } } }`, { headers: bearer(alice.key) });
       expect(body.errors).toEqual([expect.objectContaining({ message, extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })]);
       expect(body.data).toEqual({ viewer: null });
     }
+    // The caller's mistake, not ours: nothing logged as an error.
+    expect(env.logLines.filter((line) => line.includes('"level":50'))).toHaveLength(errorsBefore);
   });
 
   it("makes one user's cursors useless to another: they select only the caller's own organizations", async () => {

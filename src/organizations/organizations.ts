@@ -244,7 +244,10 @@ function encodeCursor(createdAt: Date, membershipId: string): string {
 function decodeCursor(cursor: string): [Date, string] {
   const match = /^m1:(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z):(.+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   const at = match ? new Date(match[1]!) : undefined;
-  if (!match || !at || Number.isNaN(at.getTime()) || !isUuid(match[2]!)) throw new ValidationError('cursor', 'Invalid cursor: pass a cursor this API returned');
+  // Only a time this API could have written: it prints back the same (no 2026-02-30 rolled over), in
+  // years PostgreSQL has (JavaScript's year 0000 is not one of them: SQLSTATE 22008, not a bad cursor).
+  const issued = at !== undefined && !Number.isNaN(at.getTime()) && at.getUTCFullYear() >= 1 && at.toISOString() === match![1];
+  if (!match || !issued || !isUuid(match[2]!)) throw new ValidationError('cursor', 'Invalid cursor: pass a cursor this API returned');
   return [at, match[2]!];
 }
 

@@ -4,6 +4,7 @@
 import { GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Plugin, YogaServerInstance } from 'graphql-yoga';
 import { BodyTooLargeError, isClientAbort, readBodyWithLimit } from '../src/http/body-limit.js';
+import type { Context } from '../src/context.js';
 import { jsonResponse } from '../src/http/json-response.js';
 import { parseUuidLoosely } from '../src/uuid.js';
 import openapi from './openapi.json' with { type: 'json' };
@@ -31,7 +32,18 @@ const OPENAPI_DOCUMENT = openapi as Record<string, unknown>;
 /** Paths under /api that belong to someone else (health probes); everything else under /api is ours. */
 const NOT_OURS = new Set(['/api/health', '/api/ready', '/api/live']);
 
-class ServiceFailure extends Error {}
+/**
+ * GraphQL errors the contract table has no answer for: a 500, logged with their codes (and the request
+ * id, from the logger's scope). Errors of ours were already masked, and logged whole, by Yoga.
+ */
+class UnmappedErrors extends Error {
+  readonly codes: string[];
+  constructor(readonly operation: RestOperationName, errors: readonly GraphQLError[]) {
+    super(`${operation}: GraphQL errors without a contract answer`);
+    this.name = 'UnmappedErrors';
+    this.codes = errors.map((error) => String(error.extensions?.code ?? 'none'));
+  }
+}
 
 type Enveloped = ReturnType<YogaServerInstance<Record<string, unknown>, Record<string, unknown>>['getEnveloped']>;
 
@@ -52,7 +64,7 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
         const known = errorCodeResponse(error);
         if (known) return { response: known } as const;
       }
-      throw new ServiceFailure('GraphQL execution failed');
+      throw new UnmappedErrors(operationName, result.errors);
     }
     return { data: result.data! } as const;
   };
@@ -66,7 +78,6 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
     // credentials are required; then actix refuses a wrong content type; then the user is required;
     // then the body. A valid request with credentials still runs one operation (the create).
     const organizationHeader = request.headers.get('tr-organization') ?? request.headers.get('x-organization');
-    let anonymous = false;
     if (organizationHeader !== null) {
       const organizationId = parseUuidLoosely(organizationHeader);
       if (organizationId === null) return CONTRACT_ERRORS.badOrganizationHeader;
@@ -74,22 +85,17 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
       if (caller.response) return caller.response;
       const access = caller.data.organizationAccess as 'MEMBER' | 'NOT_MEMBER' | 'NOT_FOUND' | null;
       if (access === 'NOT_FOUND') return ORGANIZATION_ACCESS_RESPONSES.NOT_FOUND;
-      if (!caller.data.viewer) anonymous = true;
-      else if (access === 'NOT_MEMBER') return ORGANIZATION_ACCESS_RESPONSES.NOT_MEMBER;
+      if (caller.data.viewer && access === 'NOT_MEMBER') return ORGANIZATION_ACCESS_RESPONSES.NOT_MEMBER;
     }
     if (!isJsonContentType(request.headers.get('content-type'))) {
       return CONTRACT_ERRORS.json('Content type header error', 'Content type error');
     }
-    if (anonymous) return CONTRACT_ERRORS.unauthorized;
+    // Without credentials upstream answers 401 before it looks at the body, so the body of an anonymous
+    // request is never read or decoded. Who the caller is was settled by Yoga's context factory.
+    if (!(contextValue as unknown as Context).viewer) return CONTRACT_ERRORS.unauthorized;
 
     const payload = parseCreateOrganizationPayload(await readBodyWithLimit(request, options.maxBodyBytes));
-    if ('status' in payload) {
-      if (organizationHeader !== null) return payload; // the caller was checked above
-      // Without credentials upstream answers 401 before a body error.
-      const caller = await run('RestCaller');
-      if (caller.response) return caller.response;
-      return caller.data.viewer ? payload : CONTRACT_ERRORS.unauthorized;
-    }
+    if ('status' in payload) return payload;
 
     const idempotencyKey = request.headers.get('idempotency-key');
     const created = await run('RestCreateOrganization', { input: { name: payload.name, idempotencyKey } });
@@ -130,7 +136,11 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
         } else {
           // Errors from the context factory arrive already masked by Yoga (and logged there), with a code.
           const known = errorCodeResponse(error as { message: string; extensions?: Record<string, unknown> });
-          if (!known && !(error instanceof ServiceFailure) && !(error instanceof GraphQLError)) options.logError(error, 'REST adapter: internal error');
+          if (error instanceof UnmappedErrors) {
+            options.logError(error, 'REST adapter: GraphQL errors without a contract answer');
+          } else if (!known && !(error instanceof GraphQLError)) {
+            options.logError(error, 'REST adapter: internal error');
+          }
           response = known ?? CONTRACT_ERRORS.internal;
         }
       }

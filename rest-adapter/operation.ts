@@ -3,10 +3,6 @@ import { parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql'
 
 // One operation per document, so each is validated, cached and logged on its own.
 export const REST_OPERATIONS = {
-  RestCaller: /* GraphQL */ `
-  query RestCaller {
-    viewer { id }
-  }`,
   RestCallerInOrganization: /* GraphQL */ `
   query RestCallerInOrganization($organizationId: ID!) {
     viewer { id }

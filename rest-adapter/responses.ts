@@ -51,12 +51,16 @@ export function errorCodeResponse(error: { message: string; extensions?: Record<
   if (code === 'RATE_LIMITED') {
     return { ...message(429, error.message), headers: { 'retry-after': String(error.extensions!.retryAfterSeconds) } };
   }
+  // The caller's input, refused by the schema (e.g. a variable it cannot coerce): its own words, as a 400.
+  if (code === 'BAD_USER_INPUT') return message(400, error.message);
   return typeof code === 'string' ? ERROR_CODE_RESPONSES[code] : undefined;
 }
 
 /** GraphQL error codes (`extensions.code`) the contract answers with its own status; others are ours. */
 export const ERROR_CODE_RESPONSES: Record<string, ContractResponse> = {
   UNAUTHENTICATED: message(401, 'Unauthorized'),
+  // A failure of ours that Yoga masked (and logged, with the request id, as it masked it).
+  INTERNAL_SERVER_ERROR: message(500, 'Internal server error'),
   SERVICE_UNAVAILABLE: { ...message(503, 'Service Unavailable: the database is not reachable, try again shortly'), headers: { 'retry-after': '1' } },
 };
 
@@ -82,7 +86,7 @@ export const CONTRACT_ERRORS = {
   notFound: message(404, 'Not Found'),
   methodNotAllowed: (allow: string): ContractResponse => ({ ...message(405, 'Method Not Allowed'), headers: { allow } }),
   payloadTooLarge: (limit: number) => message(413, `Payload Too Large: the request body is larger than ${limit} bytes`),
-  internal: message(500, 'Internal server error'),
+  internal: ERROR_CODE_RESPONSES.INTERNAL_SERVER_ERROR!,
   /** nginx's 499: the client closed the connection before the answer (nobody reads this body). */
   clientClosedRequest: message(499, 'Client Closed Request'),
   json: (type: keyof typeof JSON_ERROR_SOLUTIONS, detail: string) =>

@@ -35,17 +35,17 @@ export type App = Readonly<{
 
 export type AppConfig = Pick<
   Config,
-  'maxBodyBytes' | 'graphiql' | 'introspection' | 'persistedOperationsFile' | 'metricsToken' | 'metricsOpen' | 'corsOrigins' | 'apiKeyCacheSeconds' | 'createRateLimit'
+  'maxBodyBytes' | 'graphqlMaxBodyBytes' | 'graphiql' | 'introspection' | 'persistedOperationsFile' | 'metricsToken' | 'corsOrigins' | 'apiKeyCacheSeconds' | 'createRateLimit'
 >;
 
 export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   maxBodyBytes: 1024 * 1024,
+  graphqlMaxBodyBytes: 64 * 1024,
   apiKeyCacheSeconds: 5,
   graphiql: true,
   introspection: true,
   persistedOperationsFile: undefined,
   metricsToken: undefined,
-  metricsOpen: true,
   corsOrigins: [],
   createRateLimit: DEFAULT_CREATE_RATE_LIMIT,
 });
@@ -189,13 +189,13 @@ export function createApp({ orm, config, logger, tracing }: AppOptions): App {
         ? [useGraphiQLPage('/graphql', { title: 'Trieve organization gateway', defaultQuery: EXAMPLE_OPERATION, headers: JSON.stringify({ Authorization: 'Bearer tr-paste-your-api-key-here' }) })]
         : []),
       useRequestObservation(logger, metrics),
-      ...hardeningPlugins(config.maxBodyBytes),
+      ...hardeningPlugins(config.graphqlMaxBodyBytes),
       ...metrics.plugins,
-      useMetricsEndpoint(metrics.registry, config.metricsToken, config.metricsOpen),
+      useMetricsEndpoint(metrics.registry, config.metricsToken),
       useHealth(orm, logger, () => draining),
       useRestAdapter({
         maxBodyBytes: config.maxBodyBytes,
-        logError: (err) => logger.error({ err: loggable(err) }, 'internal error'),
+        logError: (err, message) => logger.error({ err: loggable(err) }, message),
         logClientAbort: () => logger.debug(CLIENT_ABORT_MESSAGE),
       }),
       ...(trusted ? [useTrustedDocuments(trusted)] : []),

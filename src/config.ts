@@ -12,16 +12,16 @@ export type Config = Readonly<{
   dataDir: string;
   logLevel: LogLevel;
   migrateOnStart: boolean;
-  /** Largest accepted request body, in bytes (REST and GraphQL). */
+  /** Largest accepted REST request body, in bytes. */
   maxBodyBytes: number;
+  /** Largest accepted POST /graphql body, in bytes (documents are small; variables are bounded too). */
+  graphqlMaxBodyBytes: number;
   graphiql: boolean;
   introspection: boolean;
   /** A JSON file mapping operation hashes to documents; when set, only those operations run. */
   persistedOperationsFile: string | undefined;
   /** When set, GET /metrics wants `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
-  /** Without a token, /metrics is served only when the server listens on loopback. */
-  metricsOpen: boolean;
   /** Origins allowed to call the API from a browser (CORS); empty: no cross-origin access; ['*']: any, without credentials. */
   corsOrigins: readonly string[];
   /** How long readiness reports 503 before the listener closes on shutdown (load balancer drain). */
@@ -46,8 +46,6 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -122,11 +120,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    graphqlMaxBodyBytes: integer(env, 'GRAPHQL_MAX_BODY_BYTES', 64 * 1024, 1024, 64 * 1024 * 1024),
     graphiql: boolean(env, 'GRAPHIQL', true),
     introspection: boolean(env, 'INTROSPECTION', true),
     persistedOperationsFile: persistedOperationsFile && path.resolve(persistedOperationsFile),
     metricsToken,
-    metricsOpen: LOOPBACK_HOSTS.has(host),
     corsOrigins: Object.freeze(corsOrigins),
     shutdownDelayMs: integer(env, 'SHUTDOWN_DELAY_MS', 0, 0, 120_000),
     prettyLogs: logLevel === 'debug' || env.NODE_ENV?.trim() === 'development',

@@ -1,6 +1,7 @@
 // Access log and Prometheus metrics: one line and one observation per request, plus process,
 // GraphQL (Yoga's Prometheus plugin) and database pool metrics on GET /metrics.
 import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { getOperationAST } from 'graphql';
@@ -114,20 +115,40 @@ export function useRequestObservation(logger: Logger, metrics: Metrics): Plugin 
   };
 }
 
+const LOOPBACK_ADDRESS = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
+const LOOPBACK_HOST_HEADER = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d{1,5})?$/i;
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip'] as const;
+
+/**
+ * Whether a request comes straight from this machine: a loopback peer (`remoteAddress`; undefined for
+ * an in-process call, which is this process itself), a Host that names loopback (a DNS-rebinding page
+ * sends its own name), and no proxy's forwarding header (a reverse proxy on this machine connects from
+ * loopback on behalf of anyone).
+ */
+export function isDirectLocalRequest(remoteAddress: string | undefined, headers: Headers, inProcess: boolean): boolean {
+  if (inProcess) return true;
+  if (remoteAddress === undefined || !LOOPBACK_ADDRESS.test(remoteAddress)) return false;
+  if (!LOOPBACK_HOST_HEADER.test(headers.get('host') ?? '')) return false;
+  return FORWARDING_HEADERS.every((name) => !headers.has(name));
+}
+
 /**
  * GET /metrics in Prometheus text format: behind `Authorization: Bearer <METRICS_TOKEN>` when set;
- * without a token, served only when the server listens on loopback (`open`), refused otherwise.
+ * without a token, only for direct requests from this machine (see isDirectLocalRequest).
  */
-export function useMetricsEndpoint(registry: Registry, token: string | undefined, open: boolean): Plugin {
+export function useMetricsEndpoint(registry: Registry, token: string | undefined): Plugin {
   const expected = token ? Buffer.from(`Bearer ${token}`) : undefined;
   return {
-    async onRequest({ request, url, endResponse, fetchAPI }) {
+    async onRequest({ request, url, endResponse, fetchAPI, serverContext }) {
       if (url.pathname !== '/metrics') return;
-      if (!expected && !open) {
-        endResponse(jsonResponse(fetchAPI, { message: 'Forbidden: set METRICS_TOKEN to serve metrics on a non-loopback address' }, 403));
-        return;
-      }
-      if (expected) {
+      if (!expected) {
+        // node:http requests carry their socket in the server context; app.fetch calls have none.
+        const req = (serverContext as { req?: IncomingMessage } | undefined)?.req;
+        if (!isDirectLocalRequest(req?.socket.remoteAddress, request.headers, req === undefined)) {
+          endResponse(jsonResponse(fetchAPI, { message: METRICS_FORBIDDEN }, 403));
+          return;
+        }
+      } else {
         const given = Buffer.from(request.headers.get('authorization') ?? '');
         if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
           endResponse(jsonResponse(fetchAPI, { message: 'Unauthorized' }, 401, { 'www-authenticate': 'Bearer' }));
@@ -138,3 +159,5 @@ export function useMetricsEndpoint(registry: Registry, token: string | undefined
     },
   };
 }
+
+export const METRICS_FORBIDDEN = 'Forbidden: without METRICS_TOKEN, /metrics answers only direct requests from this machine (loopback address and Host, no proxy)';

@@ -6,7 +6,7 @@ import { bearer, createTestEnv, type TestEnv } from './helpers.js';
 let env: TestEnv;
 let key: string;
 beforeAll(async () => {
-  env = await createTestEnv({ maxBodyBytes: 8192 });
+  env = await createTestEnv({ graphqlMaxBodyBytes: 8192 });
   key = (await env.newUser()).key;
 });
 afterAll(async () => env?.close());
@@ -22,7 +22,7 @@ async function refusal(response: Response, status: number) {
 }
 
 describe('body', () => {
-  it('413 over MAX_BODY_BYTES, declared or streamed', async () => {
+  it('413 over GRAPHQL_MAX_BODY_BYTES, declared or streamed', async () => {
     const big = JSON.stringify({ query: '{ viewer { id } }', variables: { pad: 'x'.repeat(9000) } });
     expect((await refusal(await post(big), 413)).message).toBe('Payload Too Large: The request body is larger than 8192 bytes');
     const stream = new ReadableStream<Uint8Array>({

@@ -43,6 +43,10 @@ export function useGraphiQLPage(endpoint: string, options: GraphiQLPageOptions):
         // Revalidate every time: the ETag makes that a 304 of a few hundred bytes.
         'cache-control': 'no-cache',
         vary: 'Accept-Encoding',
+        // The page keeps a pasted key (localStorage) and runs a `?query=` it is given: no other site may
+        // frame it and lure clicks onto it.
+        'x-frame-options': 'DENY',
+        'content-security-policy': "frame-ancestors 'none'",
       };
       if (request.headers.get('if-none-match') === page.etag) {
         endResponse(new fetchAPI.Response(null, { status: 304, headers }));

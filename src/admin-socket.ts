@@ -3,12 +3,10 @@
 // so nothing ever opens the PGlite files twice and no transaction interleaves with the server's.
 //
 // It is a Unix domain socket (never TCP: nothing off this machine can reach it), created with mode
-// 0600 in the data directory (itself 0700), and named in the directory's lock file. The CLI only
+// 0600 in a folder of mode 0700 (see startAdminSocket), and named in the directory's lock file. The CLI only
 // uses a socket owned by its own user. The protocol is HTTP with JSON bodies, two routes.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { createApiKey } from './auth/api-keys.js';
 import { loggable } from './db/errors.js';
@@ -18,14 +16,6 @@ import type { Logger } from './logger.js';
 
 export type CreateApiKeyRequest = Readonly<{ email: string; label: string; role: ApiKeyRoleName; expiresAt: string | null }>;
 export type CreateApiKeyAnswer = Readonly<{ key: string; label: string; email: string }>;
-
-/** Socket paths are limited to ~108 bytes; a deep data directory gets one in the temporary folder. */
-export function adminSocketPath(dataDir: string): string {
-  const beside = path.join(dataDir, 'gateway.sock');
-  if (Buffer.byteLength(beside) < 100) return beside;
-  const digest = createHash('sha256').update(dataDir).digest('hex').slice(0, 16);
-  return path.join(os.tmpdir(), `trieve-gateway-${digest}.sock`);
-}
 
 const MAX_BODY = 16 * 1024;
 
@@ -51,9 +41,14 @@ function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
 
 export type AdminSocket = Readonly<{ path: string; close(): Promise<void> }>;
 
-/** Listens on the admin socket (the caller holds the data directory's lock, so a leftover socket file is stale). */
-export async function startAdminSocket(dataDir: string, db: Database, logger: Logger): Promise<AdminSocket> {
-  const socketPath = adminSocketPath(dataDir);
+/**
+ * Listens on the admin socket, in the embedded database's private socket folder (the data directory,
+ * or a mkdtemp folder when its path is too long for a socket): mode 0700, this user's, so no other
+ * user can reach or replace it. The caller holds the data directory's lock, so a leftover socket is stale.
+ */
+export async function startAdminSocket(db: Database, logger: Logger): Promise<AdminSocket> {
+  if (!db.embeddedSocketDir) throw new Error('the admin socket belongs to an embedded database');
+  const socketPath = path.join(db.embeddedSocketDir, 'gateway.sock');
   fs.rmSync(socketPath, { force: true });
   const server = http.createServer(async (req, res) => {
     const answer = (status: number, body: unknown) => {
@@ -85,9 +80,14 @@ export async function startAdminSocket(dataDir: string, db: Database, logger: Lo
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(socketPath, () => resolve());
+    // Created 0600 from the start: bind() happens inside listen(), under this umask.
+    const umask = process.umask(0o177);
+    try {
+      server.listen({ path: socketPath, exclusive: true }, () => resolve());
+    } finally {
+      process.umask(umask);
+    }
   });
-  fs.chmodSync(socketPath, 0o600);
   db.advertiseAdminSocket(socketPath);
   return Object.freeze({
     path: socketPath,
@@ -103,8 +103,10 @@ export async function startAdminSocket(dataDir: string, db: Database, logger: Lo
 /** The CLI side: one command to the running server. Refuses a socket that is not this user's. */
 export async function callAdminSocket<T>(socketPath: string, command: 'create-api-key' | 'migrate', body: unknown = {}): Promise<T> {
   const stat = fs.statSync(socketPath);
-  if (!stat.isSocket() || (process.getuid && stat.uid !== process.getuid())) {
-    throw new Error(`${socketPath} is not a socket owned by this user`);
+  const folder = fs.statSync(path.dirname(socketPath));
+  const uid = process.getuid?.();
+  if (!stat.isSocket() || (uid !== undefined && (stat.uid !== uid || folder.uid !== uid)) || folder.mode & 0o077) {
+    throw new Error(`${socketPath} is not a socket owned by this user in a folder only this user can enter`);
   }
   const payload = JSON.stringify(body);
   return new Promise<T>((resolve, reject) => {

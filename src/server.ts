@@ -50,7 +50,7 @@ export async function startServer(config: Config, logger: Logger, tracing?: Trac
   let needsFirstApiKey = false;
   if (db.embedded) {
     try {
-      admin = await startAdminSocket(config.dataDir, db, logger);
+      admin = await startAdminSocket(db, logger);
       const [row] = await db.orm.em.fork().getConnection().execute<{ any: boolean }[]>('select exists (select 1 from api_keys) as any');
       needsFirstApiKey = !row?.any;
     } catch (error) {

@@ -55,7 +55,7 @@ describe.skipIf(usingPostgres)('the packed tarball (embedded runs only)', () => 
     const files = JSON.parse(readFileSync(path.join(work, 'files.json'), 'utf8')) as string[];
     expect(files).toEqual(expect.arrayContaining(['bin/trieve-gateway.js', 'dist/src/cli.js', 'dist/rest-adapter/openapi.json', 'schema.graphql', 'README.md']));
     expect(files.some((f) => /^dist\/embedded\/pglite-[\d.]+\/PG_VERSION$/.test(f))).toBe(true);
-    expect(files.some((f) => /^dist\/embedded\/pglite-[\d.]+\.dirs\.json$/.test(f))).toBe(true);
+    expect(files.some((f) => /^dist\/embedded\/pglite-[\d.]+\.manifest\.json$/.test(f))).toBe(true);
     expect(files.filter((f) => /^(test|bench|src|scripts|rest-adapter)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
   });
 
@@ -71,6 +71,8 @@ describe.skipIf(usingPostgres)('the packed tarball (embedded runs only)', () => 
     const created = await run('npx', ['trieve-gateway', 'create-api-key', '--email', 'packaged@example.com'], { cwd: app, env, timeout: 60_000 });
     const key = created.stdout.trimEnd().split('\n').at(-1)!;
     expect(key).toMatch(/^tr-[A-Za-z0-9]{32}$/);
+    // The packaged template passed its checks (ownership, modes, manifest) and made the new database.
+    expect(created.stdout + created.stderr).not.toContain('template not used');
 
     const server = spawn(path.join(app, 'node_modules', '.bin', 'trieve-gateway'), ['serve'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';

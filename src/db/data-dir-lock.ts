@@ -37,21 +37,50 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** "<pid>\n[<admin socket path>\n]" */
-function readLock(lockPath: string): { pid: number; adminSocket: string | undefined } {
-  const [pid, adminSocket] = fs.readFileSync(lockPath, 'utf8').split('\n');
+/** "<pid>\n[<admin socket path>\n]"; undefined when there is no lock file (released meanwhile). */
+function readLock(lockPath: string): { pid: number; adminSocket: string | undefined } | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(lockPath, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const [pid, adminSocket] = text.split('\n');
   return { pid: Number.parseInt(pid ?? '', 10), adminSocket: adminSocket || undefined };
 }
 
+/** Creates `file` with `content` only if it does not exist (O_EXCL); false if it does. */
+function createExclusive(file: string, content: string): boolean {
+  try {
+    fs.writeFileSync(file, content, { flag: 'wx', mode: 0o600 });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** A breaker older than this was left by a process that died while breaking a lock (that takes microseconds). */
+const ABANDONED_BREAKER_MS = 10_000;
+
 /**
  * PGlite must never be opened by two processes at once: that corrupts it. An O_EXCL lock file with
- * our pid guards the directory; a lock left by a dead process (e.g. after SIGKILL) is taken over.
+ * our pid guards the directory. A lock left by a dead process (e.g. after SIGKILL) is taken over, but
+ * only under a second O_EXCL file, the breaker: whoever holds it reads the lock again and removes it
+ * only if it is still the dead process's. So of several processes that find the same stale lock, one
+ * removes it and makes its own, and the others find that new lock alive; nobody removes a lock it did
+ * not prove stale.
  */
 export function acquireDataDirLock(dataDir: string): DataDirLock {
   const lockPath = path.join(dataDir, 'gateway.lock');
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      fs.writeFileSync(lockPath, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+  const breakerPath = `${lockPath}.break`;
+  const isLive = (holder: { pid: number }) =>
+    holder.pid === process.pid ? heldHere.has(lockPath) : Number.isInteger(holder.pid) && isAlive(holder.pid);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (createExclusive(lockPath, `${process.pid}\n`)) {
       heldHere.add(lockPath);
       return Object.freeze({
         advertise: (adminSocket: string) => {
@@ -65,20 +94,25 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
           fs.rmSync(lockPath, { force: true });
         },
       });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      let holder: ReturnType<typeof readLock>;
+    }
+    const holder = readLock(lockPath);
+    if (!holder) continue; // released meanwhile
+    if (isLive(holder)) throw new DataDirInUseError(dataDir, holder.pid, holder.adminSocket);
+    if (createExclusive(breakerPath, `${process.pid}\n`)) {
       try {
-        holder = readLock(lockPath);
-      } catch (readError) {
-        if ((readError as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
-        throw readError;
+        const again = readLock(lockPath);
+        if (again && again.pid === holder.pid && !isLive(again)) fs.rmSync(lockPath, { force: true });
+      } finally {
+        fs.rmSync(breakerPath, { force: true });
       }
-      const live = holder.pid === process.pid ? heldHere.has(lockPath) : Number.isInteger(holder.pid) && isAlive(holder.pid);
-      if (live) {
-        throw new DataDirInUseError(dataDir, holder.pid, holder.adminSocket);
+    } else {
+      // Another process is breaking it: look again shortly (its new lock, or the lock freed).
+      try {
+        if (Date.now() - fs.statSync(breakerPath).mtimeMs > ABANDONED_BREAKER_MS) fs.rmSync(breakerPath, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
-      fs.rmSync(lockPath, { force: true });
+      pause(5);
     }
   }
   throw new Error(`Could not take the lock ${lockPath}`);

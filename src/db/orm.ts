@@ -16,6 +16,8 @@ export type Database = Readonly<{
   applied: readonly string[];
   /** Applies pending migrations now; returns their names. */
   migrate(): Promise<string[]>;
+  /** Embedded: a folder only this user can enter, where the database's socket is; the admin socket goes there too. */
+  embeddedSocketDir: string | undefined;
   /** Embedded: names the admin socket in the data directory's lock file, for the CLI. */
   advertiseAdminSocket(socketPath: string): void;
   /** Close the pool, then (embedded) flush and close the data directory. Idempotent. */
@@ -36,7 +38,9 @@ export async function initORM(
   { throwAway = false, migrate = false, logger, overrides = {} }: InitOptions = {},
 ): Promise<Database> {
   // PGlite is loaded only in embedded mode: a PostgreSQL deployment never pays for it.
-  const embedded = config.databaseUrl ? undefined : await (await import('./embedded.js')).startEmbeddedPostgres(throwAway ? undefined : config.dataDir);
+  const embedded = config.databaseUrl
+    ? undefined
+    : await (await import('./embedded.js')).startEmbeddedPostgres({ dataDir: throwAway ? undefined : config.dataDir, warn: (message) => logger?.warn(message) });
   try {
     const clientUrl = config.databaseUrl ?? embedded!.clientUrl;
     // Before the pool opens, so every pooled connection starts with it.
@@ -79,6 +83,7 @@ export async function initORM(
     return Object.freeze({
       orm,
       embedded: Boolean(embedded),
+      embeddedSocketDir: embedded?.socketDir,
       applied,
       migrate: applyMigrations,
       advertiseAdminSocket: (socketPath: string) => embedded?.advertiseAdminSocket(socketPath),

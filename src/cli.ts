@@ -28,24 +28,61 @@ class UsageError extends Error {}
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
-/** WORKERS > 1: this process only supervises; each worker is a full server on the shared port. */
+/** A worker that dies this often within RESTART_WINDOW_MS is not started again: the supervisor stops. */
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 60_000;
+
+/** The supervisor's word to a worker: drain and stop (sent over IPC, so it never counts as a second signal). */
+const SHUTDOWN_MESSAGE = 'trieve-gateway:shutdown';
+
+/**
+ * WORKERS > 1: this process only supervises; each worker is a full server on the shared port. A worker
+ * that fails to start (bad configuration, migrations, database down) ends the supervisor with exit code 1,
+ * after the others have drained; one that dies after it started is replaced, at most MAX_RESTARTS times
+ * a minute. On SIGTERM/SIGINT each worker is asked once, over IPC, to drain: a terminal or systemd signals
+ * the workers too, and a second signal would make them exit without draining.
+ */
 function superviseWorkers(config: Config, cluster: Cluster): void {
   const logger = createLogger(config.logLevel, undefined, config.prettyLogs);
   let stopping = false;
+  let exitCode = 0;
+  const listening = new Set<number>();
+  const deaths: number[] = [];
+  const stopAll = () => {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) {
+      if (worker?.isConnected()) worker.send(SHUTDOWN_MESSAGE);
+    }
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
+  };
   for (let i = 0; i < config.workers; i++) cluster.fork();
+  cluster.on('listening', (worker) => listening.add(worker.id));
   cluster.on('exit', (worker, code, signal) => {
+    const started = listening.delete(worker.id);
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
       return;
+    }
+    if (!started) {
+      logger.error({ worker: worker.id, code, signal }, 'worker failed to start; stopping the others');
+      exitCode = 1;
+      return stopAll();
+    }
+    const now = Date.now();
+    deaths.push(now);
+    while (deaths[0]! < now - RESTART_WINDOW_MS) deaths.shift();
+    if (deaths.length > MAX_RESTARTS) {
+      logger.error({ worker: worker.id, code, signal, deaths: deaths.length }, 'workers keep dying; stopping the others');
+      exitCode = 1;
+      return stopAll();
     }
     logger.error({ worker: worker.id, code, signal }, 'worker died; starting another');
     cluster.fork();
   });
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(1);
-    stopping = true;
     logger.info({ signal }, 'shutting down workers');
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    stopAll();
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -67,13 +104,16 @@ async function serve(config: Config): Promise<void> {
     process.stdout.write(`No API key yet. Create one now, in another terminal (this server keeps running):\n  ${cliCommand('create-api-key --email you@example.com')}\n`);
   }
   let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
+  let signals = 0;
+  const stop = (reason: NodeJS.Signals | 'supervisor') => {
+    // A second *signal* exits now; the supervisor's request is only ever a first one (see superviseWorkers).
+    if (reason !== 'supervisor' && ++signals > 1) {
+      logger.warn({ signal: reason }, 'second signal: exiting now');
       process.exit(1);
     }
+    if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    logger.info({ signal: reason }, 'shutting down: finishing in-flight requests');
     server.close().then(
       () => {
         logger.info('stopped');
@@ -88,6 +128,9 @@ async function serve(config: Config): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  process.on('message', (message) => {
+    if (message === SHUTDOWN_MESSAGE) stop('supervisor');
+  });
 }
 
 /** How the user runs this CLI: through npm in the repository, or the installed bin. */
@@ -209,4 +252,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv.slice(2));
-if (code >= 0) process.exitCode = code;
+if (code >= 0) {
+  process.exitCode = code;
+  // A cluster worker (or any child with an IPC channel) would otherwise stay alive on that channel.
+  if (process.connected) process.disconnect();
+}

@@ -12,10 +12,11 @@ export const CLI = [process.execPath, '--import', 'tsx', path.resolve('src/cli.t
 
 export type ServerProcess = Readonly<{ url: string; child: ChildProcess; exited: Promise<number | null>; output(): string }>;
 
-export async function startServerProcess(env: Record<string, string | undefined>): Promise<ServerProcess> {
+/** `detached`: the server leads a process group of its own (signal it and its workers with `process.kill(-pid)`). */
+export async function startServerProcess(env: Record<string, string | undefined>, { detached = false } = {}): Promise<ServerProcess> {
   const childEnv: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env };
   for (const [name, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[name];
-  const child = spawn(CLI[0], [...CLI.slice(1), 'serve'], { env: childEnv as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(CLI[0], [...CLI.slice(1), 'serve'], { env: childEnv as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], detached });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -78,11 +79,15 @@ export function sharedDatabase(email: string) {
       return key;
     },
     servers: servers as readonly ServerProcess[],
+    /** The scratch database's URL. */
+    get url() {
+      return scratch!.url;
+    },
     /** Straight to the database (not through a server). */
     sql: <T,>(text: string, params: unknown[] = []) => db!.orm.em.fork().getConnection().execute(text, params as never[]) as Promise<T[]>,
     /** A server process on this database (migrations already applied). */
-    async start(env: Record<string, string> = {}): Promise<ServerProcess> {
-      const server = await startServerProcess({ DATABASE_URL: scratch!.url, MIGRATE_ON_START: 'false', ...env });
+    async start(env: Record<string, string> = {}, options: { detached?: boolean } = {}): Promise<ServerProcess> {
+      const server = await startServerProcess({ DATABASE_URL: scratch!.url, MIGRATE_ON_START: 'false', ...env }, options);
       servers.push(server);
       return server;
     },

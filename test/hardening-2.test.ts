@@ -176,29 +176,7 @@ describe('unknown API keys', () => {
   });
 });
 
-describe.skipIf(!usingPostgres)('statement timeout (PostgreSQL only: PGlite has no timers and does not enforce it)', () => {
-  it('is the role default in the gateway database, holds for every pooled statement, and answers 503', async () => {
-    const scratch = await createScratchDatabase();
-    const db = await initORM({ databaseUrl: scratch.url, dataDir: '', statementTimeoutMs: 300 }, { migrate: true });
-    try {
-      const started = performance.now();
-      const error = await db.orm.em.fork().getConnection().execute('select pg_sleep(3)').then(() => undefined, (e: unknown) => e);
-      expect((error as { code?: string }).code).toBe('57014');
-      expect(performance.now() - started).toBeLessThan(2_500);
-      expect(isDatabaseUnavailable(error)).toBe(true);
-      // Set on the server, not per session: a plain new connection (as PgBouncer opens) has it too.
-      const client = new pg.Client({ connectionString: scratch.url });
-      await client.connect();
-      expect((await client.query('show statement_timeout')).rows[0].statement_timeout).toBe('300ms');
-      await client.end();
-      // Migrations lift it for themselves.
-      expect(await db.migrate()).toEqual([]);
-    } finally {
-      await db.close();
-      await scratch.drop();
-    }
-  });
-});
+// The statement timeout: test/statement-timeout.test.ts.
 
 describe('expired idempotency records', () => {
   it('are purged in bounded batches, the fresh ones kept', async () => {

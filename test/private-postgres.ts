@@ -172,10 +172,16 @@ export type PgBouncer = Readonly<{
   stop(): Promise<void>;
 }>;
 
-export type PgBouncerOptions = Readonly<{ poolSize?: number; maxClientConn?: number; settings?: Readonly<Record<string, string>> }>;
+export type PgBouncerOptions = Readonly<{
+  poolSize?: number;
+  maxClientConn?: number;
+  settings?: Readonly<Record<string, string>>;
+  /** Appended to the `[databases]` entry, e.g. `connect_query='set statement_timeout = 300'`. */
+  databaseParameters?: string;
+}>;
 
 /** Debian's pgbouncer in transaction pooling mode in front of `target`, as the `postgres` user (it refuses root). */
-export async function startPgBouncer(target: PrivatePostgres, { poolSize = 20, maxClientConn = 500, settings = {} }: PgBouncerOptions = {}): Promise<PgBouncer> {
+export async function startPgBouncer(target: PrivatePostgres, { poolSize = 20, maxClientConn = 500, settings = {}, databaseParameters = '' }: PgBouncerOptions = {}): Promise<PgBouncer> {
   const binary = pgbouncerBinary();
   if (!binary) throw new Error('pgbouncer not found (apt-get install pgbouncer)');
   const dir = scratchDir('gateway-pgbouncer-');
@@ -187,7 +193,7 @@ export async function startPgBouncer(target: PrivatePostgres, { poolSize = 20, m
       [
         '[databases]',
         // The same name as on the server: MikroORM's migrator looks its database up in pg_database.
-        `postgres = host=127.0.0.1 port=${server.port} dbname=postgres`,
+        `postgres = host=127.0.0.1 port=${server.port} dbname=postgres ${databaseParameters}`.trimEnd(),
         '[pgbouncer]',
         'listen_addr = 127.0.0.1',
         `listen_port = ${port}`,

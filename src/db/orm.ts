@@ -43,9 +43,8 @@ export async function initORM(
     : await (await import('./embedded.js')).startEmbeddedPostgres({ dataDir: throwAway ? undefined : config.dataDir, warn: (message) => logger?.warn(message) });
   try {
     const clientUrl = config.databaseUrl ?? embedded!.clientUrl;
-    // Before the pool opens, so every pooled connection starts with it.
     // (PGlite runs in single-threaded WebAssembly without timers: it does not enforce statement_timeout.)
-    if (config.statementTimeoutMs && !embedded) await setStatementTimeout(clientUrl, config.statementTimeoutMs, logger);
+    const statementTimeout = config.statementTimeoutMs && !embedded ? await statementTimeoutParameter(clientUrl, config.statementTimeoutMs, logger) : {};
     // Embedded: one connection, PGlite is one session. PostgreSQL: DB_POOL_SIZE (see README, "Several instances").
     const pool = embedded ? { min: 0, max: 1 } : { min: 0, max: config.dbPoolSize ?? 10 };
     // (Cast: init infers a readonly entities tuple that the plain MikroORM type used elsewhere does not carry.)
@@ -58,7 +57,7 @@ export async function initORM(
         // Passed to pg.Pool. A server that does not answer, or a pool with no connection free, fails
         // the request in 2 s (503, retry) instead of hanging it. A connection that dies while checked
         // out is given back to the pool even if its holder never releases it (see pool-guard.ts).
-        driverOptions: { connectionTimeoutMillis: 2_000, onPoolCreated: (pool: pg.Pool) => reclaimDeadCheckouts(pool) },
+        driverOptions: { connectionTimeoutMillis: 2_000, ...statementTimeout, onPoolCreated: (pool: pg.Pool) => reclaimDeadCheckouts(pool) },
         // The ORM's own messages (migrator; dropped pooled connections, which MikroORM logs as warnings).
         logger: (message: string) => logger?.info({ orm: true }, message),
         ...overrides,
@@ -103,25 +102,39 @@ export async function initORM(
 }
 
 /**
- * statement_timeout as a default of the gateway's role in its database (ALTER ROLE … IN DATABASE …
- * SET): PostgreSQL applies it when a server session starts, so it holds through PgBouncer in
- * transaction mode with nothing sent per request or per connection (no startup parameter, no SET in
- * the request path). Sessions that are already open keep their old value until they are replaced.
- * An ordinary role may set its own defaults; if the database refuses, the start goes on with a warning.
- * Migrations lift it for their own transaction (`set local statement_timeout = 0`).
+ * STATEMENT_TIMEOUT_MS for the gateway's own sessions only: sent as the `statement_timeout` startup
+ * parameter of each connection the pool opens, so it is nothing persisted on the server (no role or
+ * database default for anyone else, nothing left when the gateway is gone) and nothing sent per request.
+ * PgBouncer refuses startup parameters it does not track, so through it the timeout is the one its
+ * server connections get from its `connect_query` (docs/deployment.md). One probe connection at start
+ * finds out which case this is and says so when the timeout does not hold. Returns the pool's option.
  */
-async function setStatementTimeout(clientUrl: string, ms: number, logger: Logger | undefined): Promise<void> {
-  const client = new pg.Client({ connectionString: clientUrl, connectionTimeoutMillis: 2_000 });
-  await client.connect();
+async function statementTimeoutParameter(clientUrl: string, ms: number, logger: Logger | undefined): Promise<{ statement_timeout?: number }> {
+  const probe = async (withParameter: boolean) => {
+    const client = new pg.Client({ connectionString: clientUrl, connectionTimeoutMillis: 2_000, ...(withParameter ? { statement_timeout: ms } : {}) });
+    client.on('error', () => {}); // a dropped connection surfaces as the failure of the query below
+    await client.connect();
+    try {
+      const [row] = (await client.query<{ ms: string }>(`select (extract(epoch from current_setting('statement_timeout')::interval) * 1000)::bigint as ms`)).rows;
+      return Number(row?.ms);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  };
   try {
-    await client.query(
-      `do $$ begin execute format('alter role %I in database %I set statement_timeout = %L', current_user, current_database(), '${Math.trunc(ms)}ms'); end $$`,
-    );
+    if ((await probe(true)) === ms) return { statement_timeout: ms };
   } catch (error) {
-    logger?.warn({ err: dbFailure(error) }, 'could not set statement_timeout for the gateway role; statements have no timeout');
-  } finally {
-    await client.end();
+    if (!/unsupported startup parameter/i.test((error as Error).message)) throw error;
   }
+  // A pooler that does not pass startup parameters on (PgBouncer): the timeout is whatever its server sessions have.
+  const effective = await probe(false);
+  if (effective !== ms) {
+    logger?.warn(
+      { statementTimeoutMs: ms, effectiveMs: effective },
+      "statement_timeout does not hold: the connection refused it as a startup parameter (PgBouncer?); give the pooler's server connections the same with connect_query (docs/deployment.md) or set STATEMENT_TIMEOUT_MS=0",
+    );
+  }
+  return {};
 }
 
 /**

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServerProcess, type ServerProcess } from './processes.js';
+import { createPrivatePostgres, pgbouncerBinary, postgresBinDir, startPgBouncer, type PgBouncer, type PrivatePostgres } from './private-postgres.js';
 
 const asRoot = process.getuid?.() === 0;
 if (!asRoot) {
@@ -167,6 +168,35 @@ describe.runIf(asRoot)("Node's compile cache", () => {
       expect(run({ TMPDIR: shared, XDG_CACHE_HOME: cacheHome }).status).toBe(0);
       expect(readdirSync(cache)).toEqual([]);
       expect(readdirSync(shared)).toEqual([]);
+    }
+  });
+});
+
+describe.runIf(asRoot && postgresBinDir() && pgbouncerBinary())("the tests' own PostgreSQL clusters and PgBouncer", () => {
+  // 0.2.0 ran them with trust auth on loopback in 0777 folders: a local user ran COPY … TO PROGRAM as `postgres`.
+  let server: PrivatePostgres;
+  let bouncer: PgBouncer;
+  beforeAll(async () => {
+    server = await createPrivatePostgres();
+    bouncer = await startPgBouncer(server);
+  });
+  afterAll(async () => {
+    await bouncer?.stop();
+    server?.destroy();
+  });
+
+  it('refuse a connection without the password, to the server and through PgBouncer', () => {
+    for (const port of [server.port, bouncer.port]) {
+      const attempt = asNobody('psql', ['-X', '-w', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-c', "copy (select 1) to program 'id'"]);
+      expect(attempt.code, String(port)).not.toBe(0);
+      expect(attempt.output).toMatch(/password/);
+    }
+  });
+
+  it('keep their folders (data, socket, log, configuration) closed to other users', () => {
+    for (const folder of [path.dirname(server.logFile), bouncer.dir]) {
+      expect(statSync(folder).mode & 0o777).toBe(0o700);
+      expect(asNobody('ls', [folder]).output).toMatch(/Permission denied/);
     }
   });
 });

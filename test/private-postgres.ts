@@ -2,7 +2,8 @@
 // spare loopback ports, started, killed and promoted by the test (initdb, pg_basebackup, pg_ctl). As
 // root they run as the `postgres` user, as initdb and PgBouncer want.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -60,11 +61,25 @@ const postgresIds = () => {
   return { uid: id('-u'), gid: id('-g') };
 };
 
+/**
+ * A folder for a cluster or a PgBouncer: mode 0700 (mkdtemp), owned by the user the server runs as
+ * (`postgres` when we are root, who can still read it), so no other local user can enter it: 0.2.0's
+ * were 0777, and its clusters trusted every loopback connection (`COPY … TO PROGRAM` as `postgres`).
+ */
 function scratchDir(prefix: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  chmodSync(dir, 0o777);
+  if (asRoot) chownSync(dir, postgresIds().uid, postgresIds().gid);
   return dir;
 }
+
+/** Writes a file only the server's user can read (in a scratchDir). */
+function writePrivate(file: string, content: string): void {
+  writeFileSync(file, content, { mode: 0o600 });
+  if (asRoot) chownSync(file, postgresIds().uid, postgresIds().gid);
+}
+
+/** A password for the `postgres` role of the test clusters (and PgBouncer): every connection must give it. */
+const PASSWORD = randomBytes(18).toString('base64url');
 
 function runTool(tool: string, args: string[]): string {
   const bin = postgresBinDir();
@@ -118,7 +133,7 @@ function managed(dir: string, data: string, port: number, options: PrivatePostgr
     }
   };
   return Object.freeze({
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`,
     port,
     logFile,
     start,
@@ -140,7 +155,11 @@ export async function createPrivatePostgres(options: PrivatePostgresOptions = {}
   const dir = scratchDir('gateway-pg-');
   const data = path.join(dir, 'data');
   const port = await sparePort();
-  runTool('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
+  const passwordFile = path.join(dir, 'password');
+  writePrivate(passwordFile, `${PASSWORD}\n`);
+  // Passwords for every connection, local or TCP, replication included (initdb writes pg_hba.conf so).
+  runTool('initdb', ['-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${passwordFile}`, '--no-sync', '-E', 'UTF8']);
+  rmSync(passwordFile);
   const server = managed(dir, data, port, options);
   server.start();
   return server;
@@ -154,7 +173,8 @@ export async function createStandby(primary: PrivatePostgres, name: string, opti
   const dir = scratchDir('gateway-standby-');
   const data = path.join(dir, 'data');
   const port = await sparePort();
-  runTool('pg_basebackup', ['-D', data, '-R', '-X', 'stream', '-c', 'fast', '-d', `host=127.0.0.1 port=${primary.port} user=postgres application_name=${name}`]);
+  // -R writes this conninfo, password included, into the standby's own data directory (mode 0700).
+  runTool('pg_basebackup', ['-D', data, '-R', '-X', 'stream', '-c', 'fast', '-d', `host=127.0.0.1 port=${primary.port} user=postgres password=${PASSWORD} application_name=${name}`]);
   const server = managed(dir, data, port, options);
   server.start();
   return server;
@@ -164,6 +184,8 @@ export type PgBouncer = Readonly<{
   /** The gateway's DATABASE_URL: PgBouncer's database `postgres`. */
   url: string;
   port: number;
+  /** Its folder: configuration (with the password), mode 0700. */
+  dir: string;
   /** Points database `postgres` at another server (edit pgbouncer.ini, then RELOAD on the admin console). */
   repoint(target: PrivatePostgres): Promise<void>;
   /** Runs one command on PgBouncer's admin console (SHOW POOLS, RELOAD, …). */
@@ -188,17 +210,17 @@ export async function startPgBouncer(target: PrivatePostgres, { poolSize = 20, m
   const port = await sparePort();
   const ini = path.join(dir, 'pgbouncer.ini');
   const write = (server: PrivatePostgres) =>
-    writeFileSync(
+    writePrivate(
       ini,
       [
         '[databases]',
         // The same name as on the server: MikroORM's migrator looks its database up in pg_database.
-        `postgres = host=127.0.0.1 port=${server.port} dbname=postgres ${databaseParameters}`.trimEnd(),
+        `postgres = host=127.0.0.1 port=${server.port} dbname=postgres password=${PASSWORD} ${databaseParameters}`.trimEnd(),
         '[pgbouncer]',
         'listen_addr = 127.0.0.1',
         `listen_port = ${port}`,
         'unix_socket_dir =',
-        'auth_type = trust',
+        'auth_type = scram-sha-256',
         `auth_file = ${path.join(dir, 'userlist.txt')}`,
         'admin_users = postgres',
         'pool_mode = transaction',
@@ -211,16 +233,15 @@ export async function startPgBouncer(target: PrivatePostgres, { poolSize = 20, m
         ...Object.entries(settings).map(([name, value]) => `${name} = ${value}`),
         '',
       ].join('\n'),
-      { mode: 0o644 },
     );
-  writeFileSync(path.join(dir, 'userlist.txt'), '"postgres" ""\n', { mode: 0o644 });
+  writePrivate(path.join(dir, 'userlist.txt'), `"postgres" "${PASSWORD}"\n`);
   write(target);
   const child: ChildProcess = spawn(binary, [ini], { stdio: ['ignore', 'pipe', 'pipe'], ...(asRoot ? postgresIds() : {}) });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  const admin = (command: string) => queryOnce(`postgres://postgres@127.0.0.1:${port}/pgbouncer`, command);
+  const admin = (command: string) => queryOnce(`postgres://postgres:${PASSWORD}@127.0.0.1:${port}/pgbouncer`, command);
   for (let attempt = 0; ; attempt++) {
     try {
       await admin('SHOW VERSION');
@@ -231,8 +252,9 @@ export async function startPgBouncer(target: PrivatePostgres, { poolSize = 20, m
     }
   }
   return Object.freeze({
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`,
     port,
+    dir,
     repoint: async (server: PrivatePostgres) => {
       write(server);
       await admin('RELOAD');

@@ -1,23 +1,19 @@
-// The legacy REST contract (POST /api/organization) as a thin layer over the GraphQL schema: each
-// request runs fixed, pre-validated operations through Yoga's own envelop (same context factory,
-// auth, per-request EntityManager and plugins) and maps the result with one table.
+// The legacy REST contract as a thin layer over the GraphQL schema: each request runs fixed,
+// pre-validated operations through Yoga's own envelop (same context factory, auth, per-request
+// EntityManager and plugins) and maps the results with one table. The routes are declared in
+// routes.ts; this file is the one pipeline they all go through, in upstream's order.
 import { GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Plugin, YogaServerInstance } from 'graphql-yoga';
-import { BodyTooLargeError, isClientAbort, readBodyWithLimit } from '../src/http/body-limit.js';
 import type { Context } from '../src/context.js';
+import { BodyTooLargeError, isClientAbort, readBodyWithLimit } from '../src/http/body-limit.js';
 import { jsonResponse } from '../src/http/json-response.js';
 import { parseUuidLoosely } from '../src/uuid.js';
-import openapi from './openapi.json' with { type: 'json' };
-import { isJsonContentType, parseCreateOrganizationPayload } from './body.js';
+import { isJsonContentType, decodeBody } from './body.js';
+import { HANDLERS, type Run } from './handlers.js';
 import { prepareRestDocuments, type RestOperationName } from './operation.js';
-import {
-  CONTRACT_ERRORS,
-  errorCodeResponse,
-  ORGANIZATION_ACCESS_RESPONSES,
-  RESULT_RESPONSES,
-  type ContractResponse,
-  type CreateOrganizationResult,
-} from './responses.js';
+import { parsePathUuid } from './path-uuid.js';
+import { CONTRACT_ERRORS, errorCodeResponse, ORGANIZATION_ACCESS_RESPONSES, roleNumber, type ContractResponse, type GraphQLMember } from './responses.js';
+import { resolve, type Check, type Match } from './routes.js';
 
 export type RestAdapterOptions = Readonly<{
   maxBodyBytes: number;
@@ -26,8 +22,6 @@ export type RestAdapterOptions = Readonly<{
   /** A client that went away mid-request (debug level: not a failure of ours). */
   logClientAbort(): void;
 }>;
-
-const OPENAPI_DOCUMENT = openapi as Record<string, unknown>;
 
 /** Paths under /api that belong to someone else (health probes); everything else under /api is ours. */
 const NOT_OURS = new Set(['/api/health', '/api/ready', '/api/live']);
@@ -45,75 +39,113 @@ class UnmappedErrors extends Error {
   }
 }
 
+/** A contract answer thrown from inside a step: the pipeline stops there and answers it. */
+class Answer extends Error {
+  constructor(readonly response: ContractResponse) {
+    super('answered');
+  }
+}
+
 type Enveloped = ReturnType<YogaServerInstance<Record<string, unknown>, Record<string, unknown>>['getEnveloped']>;
+
+/** What upstream's auth middleware learnt from TR-Organization: the organization and the caller's role there. */
+type Caller = { signedIn: boolean; organizationId: string | null; role: number | null };
 
 export function useRestAdapter(options: RestAdapterOptions): Plugin {
   let yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>;
   let documents: Record<RestOperationName, DocumentNode>;
 
-  const runner = (enveloped: Enveloped, contextValue: unknown) => async (operationName: RestOperationName, variableValues?: Record<string, unknown>) => {
-    const result = (await enveloped.execute({
-      schema: enveloped.schema as GraphQLSchema,
-      document: documents[operationName],
-      operationName,
-      variableValues,
-      contextValue,
-    })) as ExecutionResult<Record<string, any>>;
-    if (result.errors?.length) {
-      for (const error of result.errors) {
-        const known = errorCodeResponse(error);
-        if (known) return { response: known } as const;
+  const runner =
+    (enveloped: Enveloped, contextValue: unknown): Run =>
+    async (operationName, variableValues) => {
+      const result = (await enveloped.execute({
+        schema: enveloped.schema as GraphQLSchema,
+        document: documents[operationName],
+        operationName,
+        variableValues,
+        contextValue,
+      })) as ExecutionResult<Record<string, any>>;
+      if (result.errors?.length) {
+        for (const error of result.errors) {
+          const known = errorCodeResponse(error);
+          if (known) throw new Answer(known);
+        }
+        throw new UnmappedErrors(operationName, result.errors);
       }
-      throw new UnmappedErrors(operationName, result.errors);
+      return result.data!;
+    };
+
+  /**
+   * Upstream's auth middleware, before routing: TR-Organization (alias x-organization), when sent, must
+   * be a UUID (400) naming a live organization (404, with or without credentials) the caller belongs to (403).
+   */
+  async function middleware(request: Request, run: Run, signedIn: boolean): Promise<Caller> {
+    const header = request.headers.get('tr-organization') ?? request.headers.get('x-organization');
+    if (header === null) return { signedIn, organizationId: null, role: null };
+    const organizationId = parseUuidLoosely(header);
+    if (organizationId === null) throw new Answer(CONTRACT_ERRORS.badOrganizationHeader);
+    const data = await run('RestCallerInOrganization', { organizationId });
+    const access = data.organizationAccess as 'MEMBER' | 'NOT_MEMBER' | 'NOT_FOUND' | null;
+    if (access === 'NOT_FOUND') throw new Answer(ORGANIZATION_ACCESS_RESPONSES.NOT_FOUND);
+    if (data.viewer && access === 'NOT_MEMBER') throw new Answer(ORGANIZATION_ACCESS_RESPONSES.NOT_MEMBER);
+    const role = data.organization?.viewerRole as GraphQLMember['role'] | null | undefined;
+    return { signedIn, organizationId, role: role ? roleNumber(role) : null };
+  }
+
+  /** One of the route's checks (routes.ts); throws the contract's answer when it fails. */
+  function check(name: Check, request: Request, match: Match, caller: Caller, uuids: Record<string, string>): void {
+    const fail = (response: ContractResponse) => {
+      throw new Answer(response);
+    };
+    switch (name) {
+      case 'json':
+        if (!isJsonContentType(request.headers.get('content-type'))) fail(CONTRACT_ERRORS.json('Content type header error', 'Content type error'));
+        return;
+      case 'path':
+        for (const [param, text] of Object.entries(match.params)) {
+          const parsed = parsePathUuid(text);
+          if ('message' in parsed) fail({ status: 400, body: { message: parsed.message } });
+          else uuids[param] = parsed.uuid;
+        }
+        return;
+      case 'organization':
+        if (caller.organizationId === null) fail(CONTRACT_ERRORS.unauthorized);
+        return;
+      case 'user':
+        if (!caller.signedIn) fail(CONTRACT_ERRORS.unauthorized);
+        return;
+      case 'admin':
+      case 'owner':
+        if (!caller.signedIn || caller.organizationId === null || caller.role === null) fail(CONTRACT_ERRORS.unauthorized);
+        if (caller.role! < (name === 'owner' ? 2 : 1)) fail(ORGANIZATION_ACCESS_RESPONSES.NOT_MEMBER);
+        return;
+      case 'sameOrganization':
+        if (uuids.organizationId !== caller.organizationId) fail(ORGANIZATION_ACCESS_RESPONSES.NOT_MEMBER);
+        return;
     }
-    return { data: result.data! } as const;
-  };
-
-  async function createOrganization(request: Request, serverContext: Record<string, unknown>): Promise<ContractResponse> {
-    const enveloped = yoga.getEnveloped({ request, ...serverContext });
-    const contextValue = await enveloped.contextFactory();
-    const run = runner(enveloped, contextValue);
-
-    // Upstream's order: its auth middleware handles TR-Organization (alias x-organization) first, before
-    // credentials are required; then actix refuses a wrong content type; then the user is required;
-    // then the body. A valid request with credentials still runs one operation (the create).
-    const organizationHeader = request.headers.get('tr-organization') ?? request.headers.get('x-organization');
-    if (organizationHeader !== null) {
-      const organizationId = parseUuidLoosely(organizationHeader);
-      if (organizationId === null) return CONTRACT_ERRORS.badOrganizationHeader;
-      const caller = await run('RestCallerInOrganization', { organizationId });
-      if (caller.response) return caller.response;
-      const access = caller.data.organizationAccess as 'MEMBER' | 'NOT_MEMBER' | 'NOT_FOUND' | null;
-      if (access === 'NOT_FOUND') return ORGANIZATION_ACCESS_RESPONSES.NOT_FOUND;
-      if (caller.data.viewer && access === 'NOT_MEMBER') return ORGANIZATION_ACCESS_RESPONSES.NOT_MEMBER;
-    }
-    if (!isJsonContentType(request.headers.get('content-type'))) {
-      return CONTRACT_ERRORS.json('Content type header error', 'Content type error');
-    }
-    // Without credentials upstream answers 401 before it looks at the body, so the body of an anonymous
-    // request is never read or decoded. Who the caller is was settled by Yoga's context factory.
-    if (!(contextValue as unknown as Context).viewer) return CONTRACT_ERRORS.unauthorized;
-
-    const payload = parseCreateOrganizationPayload(await readBodyWithLimit(request, options.maxBodyBytes));
-    if ('status' in payload) return payload;
-
-    const idempotencyKey = request.headers.get('idempotency-key');
-    const created = await run('RestCreateOrganization', { input: { name: payload.name, idempotencyKey } });
-    if (created.response) return created.response;
-    const result = created.data.createOrganization as CreateOrganizationResult;
-    return RESULT_RESPONSES[result.__typename](result);
   }
 
   async function route(request: Request, url: URL, serverContext: Record<string, unknown>): Promise<ContractResponse> {
-    if (url.pathname === '/api/organization') {
-      if (request.method !== 'POST') return CONTRACT_ERRORS.methodNotAllowed('POST');
-      return createOrganization(request, serverContext);
+    const found = resolve(request.method, url.pathname);
+    const enveloped = yoga.getEnveloped({ request, ...serverContext });
+    // Who the caller is was settled by Yoga's context factory (a key that is unknown or expired: nobody).
+    const contextValue = await enveloped.contextFactory();
+    const run = runner(enveloped, contextValue);
+    // The middleware runs before routing upstream, so its answers win even on unknown paths and methods.
+    const caller = found && 'match' in found && !found.match.route.middleware ? undefined : await middleware(request, run, Boolean((contextValue as unknown as Context).viewer));
+    if (!found) return CONTRACT_ERRORS.notFound;
+    if ('allow' in found) return CONTRACT_ERRORS.methodNotAllowed(found.allow);
+    const { route: spec } = found.match;
+    const uuids: Record<string, string> = {};
+    for (const name of spec.checks) check(name, request, found.match, caller!, uuids);
+    // The body last: every check above answers before a malformed body does.
+    let body: Record<string, unknown> = {};
+    if (spec.body) {
+      const decoded = decodeBody(await readBodyWithLimit(request, options.maxBodyBytes), spec.body);
+      if ('refused' in decoded) return decoded.refused;
+      body = decoded.fields;
     }
-    if (url.pathname === '/api/openapi.json') {
-      if (request.method !== 'GET' && request.method !== 'HEAD') return CONTRACT_ERRORS.methodNotAllowed('GET, HEAD');
-      return { status: 200, body: { ...OPENAPI_DOCUMENT, servers: [{ url: url.origin, description: 'This gateway' }] } };
-    }
-    return CONTRACT_ERRORS.notFound;
+    return HANDLERS[spec.handler]({ request, url, run, uuids, body, organizationId: caller?.organizationId ?? null });
   }
 
   return {
@@ -127,7 +159,9 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
       try {
         response = await route(request, url, (serverContext ?? {}) as Record<string, unknown>);
       } catch (error) {
-        if (error instanceof BodyTooLargeError) {
+        if (error instanceof Answer) {
+          response = error.response;
+        } else if (error instanceof BodyTooLargeError) {
           response = CONTRACT_ERRORS.payloadTooLarge(options.maxBodyBytes);
         } else if (isClientAbort(error)) {
           // Nobody is left to read the answer; counted as the client's (499), not ours.
@@ -144,7 +178,11 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
           response = known ?? CONTRACT_ERRORS.internal;
         }
       }
-      endResponse(jsonResponse(fetchAPI, response.body, response.status, response.headers, request.method !== 'HEAD'));
+      endResponse(
+        response.body === undefined
+          ? new fetchAPI.Response(null, { status: response.status, headers: response.headers }) // 204: no body, no content type
+          : jsonResponse(fetchAPI, response.body, response.status, response.headers, request.method !== 'HEAD'),
+      );
     },
   };
 }

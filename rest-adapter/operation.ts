@@ -1,20 +1,64 @@
 // The fixed GraphQL operations behind the REST contract: parsed and validated once, at start-up.
 import { parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 
+const ORGANIZATION_FIELDS = 'id name createdAt updatedAt registerable deleted partnerConfiguration';
+
 // One operation per document, so each is validated, cached and logged on its own.
 export const REST_OPERATIONS = {
+  /** Upstream's auth middleware for TR-Organization: does it name a live organization, and the caller's role there. */
   RestCallerInOrganization: /* GraphQL */ `
   query RestCallerInOrganization($organizationId: ID!) {
     viewer { id }
     organizationAccess(id: $organizationId)
+    organization(id: $organizationId) { viewerRole }
   }`,
   RestCreateOrganization: /* GraphQL */ `
   mutation RestCreateOrganization($input: CreateOrganizationInput!) {
     createOrganization(input: $input) {
       __typename
-      ... on Organization { id name createdAt updatedAt registerable deleted partnerConfiguration }
+      ... on Organization { ${ORGANIZATION_FIELDS} }
       ... on Error { message }
       ... on ValidationError { field }
+    }
+  }`,
+  RestGetOrganization: /* GraphQL */ `
+  query RestGetOrganization($id: ID!) {
+    organization(id: $id) { ${ORGANIZATION_FIELDS} }
+  }`,
+  RestUpdateOrganization: /* GraphQL */ `
+  mutation RestUpdateOrganization($input: UpdateOrganizationInput!) {
+    updateOrganization(input: $input) {
+      __typename
+      ... on Organization { ${ORGANIZATION_FIELDS} }
+      ... on Error { message }
+      ... on ValidationError { field }
+      ... on NotFoundError { resource }
+    }
+  }`,
+  RestDeleteOrganization: /* GraphQL */ `
+  mutation RestDeleteOrganization($id: ID!) {
+    deleteOrganization(id: $id) {
+      __typename
+      ... on Error { message }
+      ... on NotFoundError { resource }
+    }
+  }`,
+  RestOrganizationMembers: /* GraphQL */ `
+  query RestOrganizationMembers($id: ID!, $after: String) {
+    organization(id: $id) {
+      ${ORGANIZATION_FIELDS}
+      members(first: 100, after: $after) {
+        edges { node { id role joinedAt updatedAt user { id email name createdAt } } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }`,
+  RestRemoveMember: /* GraphQL */ `
+  mutation RestRemoveMember($input: RemoveMemberInput!) {
+    removeMember(input: $input) {
+      __typename
+      ... on Error { message }
+      ... on NotFoundError { resource }
     }
   }`,
 } as const;

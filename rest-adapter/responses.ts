@@ -34,13 +34,115 @@ export function toContractOrganization(org: GraphQLOrganization) {
   };
 }
 
-/** Each member of the `CreateOrganizationResult` union. */
-export const RESULT_RESPONSES: Record<CreateOrganizationResult['__typename'], (result: any) => ContractResponse> = {
-  Organization: (org: GraphQLOrganization) => ({ status: 200, body: toContractOrganization(org) }),
-  OrganizationNameTakenError: (error: { message: string }) => message(400, error.message),
-  // A broken name rule is upstream's 400; a misused Idempotency-Key is ours, 422 as is usual for it.
-  ValidationError: (error: { message: string; field: string }) => message(error.field === 'idempotencyKey' ? 422 : 400, error.message),
+/**
+ * Upstream's "completed" partner configuration, what its GET shows: these nine keys, each the stored
+ * value when the stored configuration is an object holding a string there, else the default; other
+ * stored keys left out. Sorted, as serde_json prints a free JSON value.
+ */
+const PARTNER_CONFIGURATION_DEFAULTS = {
+  CALENDAR_LINK: 'https://cal.com/nick.k',
+  COMPANY_NAME: 'Trieve',
+  COMPANY_URL: 'https://trieve.ai',
+  DEMO_DOMAIN: 'demos.trieve.ai',
+  EMAIL: 'humans@trieve.ai',
+  FAVICON_URL: 'https://cdn.trieve.ai/favicon.ico',
+  LINKEDIN_LINK: 'https://www.linkedin.com/company/trieveai',
+  PHONE: '+16282224090',
+  SLACK_LINK: 'https://join.slack.com/t/trievecommunityslack/shared_invite/zt-2v7zyxytf-zWLVgqI8avB5x5Br7INQgw',
+} as const;
+
+export function completedPartnerConfiguration(stored: unknown): Record<string, string> {
+  const given = stored !== null && typeof stored === 'object' && !Array.isArray(stored) ? (stored as Record<string, unknown>) : {};
+  return Object.fromEntries(
+    Object.entries(PARTNER_CONFIGURATION_DEFAULTS).map(([key, fallback]) => [key, typeof given[key] === 'string' ? (given[key] as string) : fallback]),
+  );
+}
+
+/** A JSON value with its object keys sorted at every level (serde_json without preserve_order). */
+export function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortedKeys((value as Record<string, unknown>)[key])]));
+}
+
+/** GET /api/organization/{id}: the organization (completed configuration) with the plan upstream shows an organization without billing. */
+export function toOrganizationWithPlan(org: GraphQLOrganization, now: string) {
+  return {
+    organization: { ...toContractOrganization(org), partner_configuration: completedPartnerConfiguration(org.partnerConfiguration) },
+    plan: {
+      type: 'flat',
+      id: '00000000-0000-0000-0000-000000000000',
+      stripe_id: '',
+      chunk_count: 1000,
+      user_count: 5,
+      dataset_count: 2,
+      message_count: 1000,
+      amount: 0,
+      created_at: now,
+      updated_at: now,
+      name: 'Free',
+      visible: true,
+      file_storage: 1048576,
+      messages_per_month: 50,
+    },
+    subscription: null,
+  };
+}
+
+export type GraphQLMember = {
+  id: string;
+  role: 'OWNER' | 'ADMIN' | 'USER';
+  joinedAt: string;
+  updatedAt: string;
+  user: { id: string; email: string; name: string | null; createdAt: string };
 };
+
+const ROLE_NUMBERS = { OWNER: 2, ADMIN: 1, USER: 0 } as const;
+
+/** The role numbers upstream uses (owner 2, admin 1, user 0), from the schema's enum. */
+export const roleNumber = (role: GraphQLMember['role']): number => ROLE_NUMBERS[role];
+
+/** GET /api/organization/users/{id}: upstream's SlimUser, with its one membership and the organization. */
+export function toSlimUser(member: GraphQLMember, org: GraphQLOrganization) {
+  return {
+    id: member.user.id,
+    name: member.user.name,
+    email: member.user.email,
+    created_at: member.user.createdAt,
+    user_orgs: [
+      {
+        id: member.id,
+        user_id: member.user.id,
+        organization_id: org.id,
+        role: roleNumber(member.role),
+        created_at: member.joinedAt,
+        updated_at: member.updatedAt,
+        scopes: null,
+      },
+    ],
+    orgs: [{ ...toContractOrganization(org), partner_configuration: completedPartnerConfiguration(org.partnerConfiguration) }],
+  };
+}
+
+/** The error members of every result union, as the contract answers them (the same on every route). */
+export const ERROR_MEMBER_RESPONSES: Record<string, (error: { message: string; field?: string; resource?: string }) => ContractResponse> = {
+  OrganizationNameTakenError: (error) => message(400, error.message),
+  // A broken name rule is upstream's 400; a misused Idempotency-Key is ours, 422 as is usual for it.
+  ValidationError: (error) => message(error.field === 'idempotencyKey' ? 422 : 400, error.message),
+  // The organization: gone meanwhile, as upstream's middleware says it; a member: upstream's role lookup failing.
+  NotFoundError: (error) => (error.resource === 'member' ? message(400, 'Error loading user role') : ORGANIZATION_ACCESS_RESPONSES.NOT_FOUND),
+  NotAllowedError: () => ORGANIZATION_ACCESS_RESPONSES.NOT_MEMBER,
+  LastOwnerError: (error) => message(400, error.message),
+};
+
+/** A result union's answer: its success member mapped by `success`, an error member by the shared table. */
+export function unionResponse<T extends { __typename: string }>(result: T, success: (value: T) => ContractResponse): ContractResponse {
+  const error = ERROR_MEMBER_RESPONSES[result.__typename];
+  return error ? error(result as unknown as { message: string }) : success(result);
+}
+
+/** 204: done, nothing to say (upstream's deletes). */
+export const NO_CONTENT: ContractResponse = { status: 204, body: undefined };
 
 /**
  * The contract's answer to a GraphQL error with a known `extensions.code`, or undefined (a failure of

@@ -18,7 +18,6 @@
 export type SerdeCategory = 'Syntax error in JSON' | 'Data error in JSON' | 'Unexpected end of JSON input';
 export type SerdeError = Readonly<{ category: SerdeCategory; message: string }>;
 
-const STRUCT = 'struct CreateOrganizationReqPayload';
 const RECURSION_LIMIT = 128;
 
 class Failure extends Error {
@@ -285,7 +284,6 @@ class Reader {
   }
 }
 
-/** The payload, or serde's error for it. */
 /**
  * The common case at native speed: a body that is exactly `{"name": "<text>"}` (any JSON whitespace)
  * with no escapes anywhere. Without a backslash no key or string can be spelled two ways, so one
@@ -310,38 +308,60 @@ export function decodeSimpleCreateOrganization(bytes: Uint8Array): { name: strin
   return { name };
 }
 
-export function decodeCreateOrganization(bytes: Uint8Array): { name: string } | SerdeError {
-  return decodeSimpleCreateOrganization(bytes) ?? readCreateOrganization(bytes);
-}
-
 /** The byte reader alone: serde's answer for any body, byte by byte. */
 export function readCreateOrganization(bytes: Uint8Array): { name: string } | SerdeError {
+  const read = readStruct(bytes, CREATE_ORGANIZATION);
+  return 'error' in read ? read.error : (read.fields as { name: string });
+}
+
+/**
+ * A struct as serde derives it: its name (for `expected struct …`) and fields in declaration order.
+ * `string` is a JSON string (`Option<String>` when not required: null or absent is undefined); `object`
+ * is any JSON object (null or absent is undefined; anything else `invalid type: …, expected a map`).
+ */
+export type StructSpec = Readonly<{ name: string; fields: Readonly<Record<string, Readonly<{ type: 'string' | 'object'; required: boolean }>>> }>;
+
+export const CREATE_ORGANIZATION: StructSpec = { name: 'CreateOrganizationReqPayload', fields: { name: { type: 'string', required: true } } };
+
+/** The struct's fields by name (absent optional ones left out), or serde's error for the body. */
+export function readStruct(bytes: Uint8Array, spec: StructSpec): { fields: Record<string, unknown> } | { error: SerdeError } {
   const reader = new Reader(bytes);
   try {
     const b = reader.skipWhitespace();
     if (b === undefined) throw reader.error('Unexpected end of JSON input', 'EOF while parsing a value');
-    if (b !== 0x7b) throw reader.invalidType(STRUCT);
+    if (b !== 0x7b) throw reader.invalidType(`struct ${spec.name}`);
     reader.index++;
-    let name: string | undefined;
+    const values: Record<string, unknown> = {};
+    const seen = new Set<string>();
     reader.mapEntries((key) => {
-      if (key === 'name') {
-        if (name !== undefined) throw reader.error('Data error in JSON', 'duplicate field `name`');
-        reader.colon();
-        const v = reader.skipWhitespace();
-        if (v === undefined) throw reader.error('Unexpected end of JSON input', 'EOF while parsing a value');
+      const field = Object.hasOwn(spec.fields, key) ? spec.fields[key] : undefined;
+      if (field && seen.has(key)) throw reader.error('Data error in JSON', `duplicate field \`${key}\``);
+      reader.colon();
+      if (!field) return reader.ignoreValue(1);
+      seen.add(key);
+      const v = reader.skipWhitespace();
+      if (v === undefined) throw reader.error('Unexpected end of JSON input', 'EOF while parsing a value');
+      if (v === 0x6e && !field.required) {
+        reader.ident('null');
+        return;
+      }
+      if (field.type === 'string') {
         if (v !== 0x22) throw reader.invalidType('a string');
         reader.index++;
-        name = reader.string();
+        values[key] = reader.string();
       } else {
-        reader.colon();
+        if (v !== 0x7b) throw reader.invalidType('a map');
+        const start = reader.index;
         reader.ignoreValue(1);
+        values[key] = JSON.parse(utf8.decode(bytes.subarray(start, reader.index)));
       }
     });
-    if (name === undefined) throw reader.error('Data error in JSON', 'missing field `name`');
+    const missing = Object.entries(spec.fields).find(([name, field]) => field.required && !seen.has(name));
+    if (missing) throw reader.error('Data error in JSON', `missing field \`${missing[0]}\``);
     if (reader.skipWhitespace() !== undefined) throw reader.peekError('Syntax error in JSON', 'trailing characters');
-    return { name };
+    return { fields: values };
   } catch (error) {
-    if (error instanceof Failure) return { category: error.category, message: error.message };
+    if (error instanceof Failure) return { error: { category: error.category, message: error.message } };
     throw error;
   }
 }

@@ -7,12 +7,18 @@ import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { routeTemplate } from '../rest-adapter/routes.js';
 import { jsonResponse } from './http/json-response.js';
 import type { Logger } from './logger.js';
 import { requestScope } from './request-context.js';
 
-/** Known routes keep the label set small; anything else is "other". */
-export const ROUTES: ReadonlySet<string> = new Set(['/graphql', '/api/organization', '/api/health', '/api/ready', '/api/live', '/api/openapi.json', '/metrics']);
+/** Routes outside the REST table (which names its own, rest-adapter/routes.ts). */
+const OTHER_ROUTES: ReadonlySet<string> = new Set(['/graphql', '/api/health', '/api/ready', '/api/live', '/metrics']);
+
+/** A request's route label: a known path, or the REST route's template (`/api/organization/:organizationId`), else "other", so the label set stays small. */
+export function routeLabel(pathname: string): string {
+  return OTHER_ROUTES.has(pathname) ? pathname : (routeTemplate(pathname) ?? 'other');
+}
 
 export type Metrics = Readonly<{
   registry: Registry;
@@ -81,7 +87,7 @@ export function createMetrics(orm: MikroORM): Metrics {
       }),
     ],
     observeRequest: (path, method, status, seconds) => {
-      const labels = { route: ROUTES.has(path) ? path : 'other', method, status: String(status) };
+      const labels = { route: routeLabel(path), method, status: String(status) };
       requests.inc(labels);
       duration.observe(labels, seconds);
     },

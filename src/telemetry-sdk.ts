@@ -29,7 +29,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import type { Plugin } from 'graphql-yoga';
-import { ROUTES } from './observability.js';
+import { routeLabel } from './observability.js';
 import type { Tracing } from './telemetry.js';
 
 /** OTEL_TRACES_SAMPLER as the specification names them; the default is parentbased_always_on. */
@@ -134,7 +134,7 @@ function useRouteOnSpan(): Plugin {
     onRequest({ request, url }) {
       const span = trace.getActiveSpan();
       if (!span) return;
-      const route = ROUTES.has(url.pathname) ? url.pathname : 'other';
+      const route = routeLabel(url.pathname);
       span.setAttribute('http.route', route);
       span.updateName(`${request.method} ${route}`);
     },

@@ -297,14 +297,20 @@ describe('other statuses', () => {
     expect(await refused(chunked, 413)).toBe('Payload Too Large: the request body is larger than 4096 bytes');
   });
 
-  it.each(['GET', 'PUT', 'DELETE', 'PATCH'])('405 with Allow for %s', async (method) => {
+  it.each(['GET', 'DELETE', 'PATCH'])('405 with Allow for %s', async (method) => {
     const response = await env.request('/api/organization', { method });
-    expect(response.headers.get('allow')).toBe('POST');
+    expect(response.headers.get('allow')).toBe('POST, PUT');
+    expect(await expectContractResponse(response, 405)).toEqual({ message: 'Method Not Allowed' });
+  });
+
+  it.each(['POST', 'PUT'])('405 with Allow for %s on /api/organization/{id} (as upstream, whose resource has GET and DELETE)', async (method) => {
+    const response = await env.request('/api/organization/123', { method });
+    expect(response.headers.get('allow')).toBe('GET, HEAD, DELETE');
     expect(await expectContractResponse(response, 405)).toEqual({ message: 'Method Not Allowed' });
   });
 
   it('404 for an unknown /api path', async () => {
-    for (const path of ['/api/organizations', '/api/organization/123', '/api/']) {
+    for (const path of ['/api/organizations', '/api/organization/123/users', '/api/']) {
       expect(await expectContractResponse(await env.request(path, { method: 'POST' }), 404)).toEqual({ message: 'Not Found' });
     }
   });

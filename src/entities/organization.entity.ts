@@ -12,15 +12,24 @@ export class Organization {
   partnerConfiguration: Record<string, unknown> & Opt = {};
 }
 
-/** The unique constraint that decides name collisions; its name is matched when converting the driver error. */
+/**
+ * The unique index that decides name collisions among live organizations (a deleted one frees its name);
+ * its name is matched when converting the driver error.
+ */
 export const ORGANIZATION_NAME_CONSTRAINT = 'organizations_name_key';
 
 export const OrganizationSchema = defineEntity({
   class: Organization,
   tableName: 'organizations',
+  uniques: [
+    {
+      name: ORGANIZATION_NAME_CONSTRAINT,
+      expression: `create unique index "${ORGANIZATION_NAME_CONSTRAINT}" on "organizations" ("name") where "deleted" = 0`,
+    },
+  ],
   properties: (p) => ({
     id: p.uuid().primary(),
-    name: p.text().unique(ORGANIZATION_NAME_CONSTRAINT),
+    name: p.text(),
     createdAt: p.datetime(3),
     updatedAt: p.datetime(3).onUpdate(() => new Date()),
     registerable: p.boolean().nullable().default(true),

@@ -1,30 +1,19 @@
-// The organization domain: validate, create, find. Throws domain errors; knows no HTTP or GraphQL.
+// The organization domain: validate, create, find, rename, delete. Throws domain errors; knows no HTTP or GraphQL.
 import { createHash, randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { Membership, MembershipRole } from '../entities/membership.entity.js';
 import { ORGANIZATION_NAME_CONSTRAINT, Organization } from '../entities/organization.entity.js';
 import type { User } from '../entities/user.entity.js';
+import { keysetSql, pageWindow, toPage, type Page, type PageArgs } from '../pagination.js';
 import { isUuid } from '../uuid.js';
+import { NotAllowedError, NotFoundError, OrganizationNameTakenError, ValidationError } from './errors.js';
 import { refusal, takeTokenSql, type CreateRateLimit } from './rate-limit.js';
+import { allows, effectiveRole, type OrganizationAction, type Role } from './roles.js';
+import type { ApiKeyRole } from '../entities/api-key.entity.js';
+
+export { LastOwnerError, NotAllowedError, NotFoundError, OrganizationNameTakenError, ValidationError } from './errors.js';
 
 export const MAX_ORGANIZATION_NAME_LENGTH = 255;
-
-export class OrganizationNameTakenError extends Error {
-  constructor(readonly organizationName: string) {
-    super(`An organization named "${organizationName}" already exists`);
-    this.name = 'OrganizationNameTakenError';
-  }
-}
-
-export class ValidationError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ValidationError';
-  }
-}
 
 const CONTROL_CHARACTER = /\p{Cc}/u;
 
@@ -125,7 +114,7 @@ export async function createOrganization(
       if (claim.requestHash !== requestHash) {
         throw new ValidationError('idempotencyKey', 'This idempotency key was already used with a different request');
       }
-      const original = await tx.findOne(Organization, { id: claim.organizationId });
+      const original = await tx.findOne(Organization, { id: claim.organizationId, deleted: 0 });
       if (!original) throw new ValidationError('idempotencyKey', 'The organization created with this idempotency key no longer exists');
       return original;
     });
@@ -169,7 +158,7 @@ async function insertOrganizationWithOwner(
   return organizationFromRow(rows[0] as OrganizationRow);
 }
 
-type OrganizationRow = {
+export type OrganizationRow = {
   id: string;
   name: string;
   created_at: Date;
@@ -180,7 +169,7 @@ type OrganizationRow = {
 };
 
 /** A fresh row as an Organization, without the identity map's bookkeeping (a write result, read once). */
-function organizationFromRow(row: OrganizationRow): Organization {
+export function organizationFromRow(row: OrganizationRow): Organization {
   const organization = new Organization();
   organization.id = row.id;
   organization.name = row.name;
@@ -194,6 +183,81 @@ function organizationFromRow(row: OrganizationRow): Organization {
 
 function isNameConstraint(error: UniqueConstraintViolationException): boolean {
   return (error as unknown as { constraint?: string }).constraint === ORGANIZATION_NAME_CONSTRAINT;
+}
+
+/** Who acts: a user, through an API key whose role caps the user's role in every organization. */
+export type Actor = Readonly<{ userId: string; keyRole: ApiKeyRole }>;
+
+/**
+ * Inside a transaction: locks the live organization's row (so renames, deletes and membership changes
+ * of one organization happen one after another) and returns the actor's role there. Not live, or the
+ * actor is not a member: NotFoundError (a non-member learns nothing about it).
+ */
+export async function lockOrganizationFor(tx: EntityManager, actor: Actor, organizationId: string): Promise<Role> {
+  if (!isUuid(organizationId)) throw new NotFoundError('organization');
+  const [row] = await tx.execute<Array<{ role: number | null }>>(
+    `select m.role from organizations o left join user_organizations m on m.organization_id = o.id and m.user_id = ?
+     where o.id = ? and o.deleted = 0 for update of o`,
+    [actor.userId, organizationId],
+  );
+  if (!row || row.role === null) throw new NotFoundError('organization');
+  return effectiveRole(row.role, actor.keyRole);
+}
+
+/** The actor's role in a live organization (capped by its key), or null when not a member of one. */
+export async function roleIn(em: EntityManager, actor: Actor, organizationId: string): Promise<Role | null> {
+  if (!isUuid(organizationId)) return null;
+  const [row] = await em.execute<Array<{ role: number }>>(
+    'select m.role from user_organizations m join organizations o on o.id = m.organization_id where m.user_id = ? and o.id = ? and o.deleted = 0',
+    [actor.userId, organizationId],
+  );
+  return row ? effectiveRole(row.role, actor.keyRole) : null;
+}
+
+/** Throws NotAllowedError unless `role` allows `action` (roles.ts). */
+export function requireRole(role: Role, action: OrganizationAction, what: string): void {
+  if (!allows(role, action)) throw new NotAllowedError(`Only ${action === 'manageMembers' ? 'admins and owners' : 'owners'} may ${what}`);
+}
+
+export type OrganizationChanges = Readonly<{ name?: string | null; partnerConfiguration?: unknown }>;
+
+/**
+ * Renames the organization and/or replaces its partner configuration (owners only): one transaction.
+ * The name follows the create's rules and uniqueness among live organizations; an omitted field is kept.
+ */
+export async function updateOrganization(em: EntityManager, actor: Actor, organizationId: string, changes: OrganizationChanges): Promise<Organization> {
+  const name = changes.name ?? undefined;
+  if (name !== undefined) validateOrganizationName(name);
+  const configuration = changes.partnerConfiguration ?? undefined;
+  if (configuration !== undefined && (typeof configuration !== 'object' || Array.isArray(configuration))) {
+    throw new ValidationError('partnerConfiguration', 'Partner configuration must be a JSON object');
+  }
+  try {
+    return await em.transactional(async (tx) => {
+      requireRole(await lockOrganizationFor(tx, actor, organizationId), 'update', 'change an organization');
+      const [row] = await tx.execute<OrganizationRow[]>(
+        `update organizations set name = coalesce(?, name), partner_configuration = coalesce(?::jsonb, partner_configuration), updated_at = ?
+         where id = ? returning *`,
+        [name ?? null, configuration === undefined ? null : JSON.stringify(configuration), new Date(), organizationId],
+      );
+      return organizationFromRow(row!);
+    });
+  } catch (error) {
+    if (error instanceof UniqueConstraintViolationException && isNameConstraint(error)) throw new OrganizationNameTakenError(name!);
+    throw error;
+  }
+}
+
+/**
+ * The soft delete upstream does (`deleted = 1`; memberships stay, inert), owners only, one transaction.
+ * From then on it is invisible everywhere and its name is free. Returns it as deleted.
+ */
+export async function deleteOrganization(em: EntityManager, actor: Actor, organizationId: string): Promise<Organization> {
+  return em.transactional(async (tx) => {
+    requireRole(await lockOrganizationFor(tx, actor, organizationId), 'delete', 'delete an organization');
+    const [row] = await tx.execute<OrganizationRow[]>('update organizations set deleted = 1 where id = ? returning *', [organizationId]);
+    return organizationFromRow(row!);
+  });
 }
 
 /** The organization, or null when it does not exist, is deleted, or the user is not a member. */
@@ -223,79 +287,23 @@ export async function organizationAccess(em: EntityManager, userId: string | nul
   return memberships > 0 ? 'MEMBER' : 'NOT_MEMBER';
 }
 
-/** Page sizes of `viewer.organizations` (documented in the schema and the README). */
-export const ORGANIZATION_PAGE = Object.freeze({ default: 20, max: 100 });
-
-export type OrganizationPageArgs = { first?: number | null; after?: string | null; last?: number | null; before?: string | null };
-export type OrganizationPage = {
-  edges: Array<{ cursor: string; node: Organization }>;
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
-};
-
-/**
- * A position in one member's list: the membership's creation time and id, the keyset the index
- * (user_id, created_at, id) serves. Opaque to clients; it names no user, and every page is read for
- * the viewer only, so a cursor taken from another user's list selects nothing of theirs.
- */
-function encodeCursor(createdAt: Date, membershipId: string): string {
-  return Buffer.from(`m1:${createdAt.toISOString()}:${membershipId}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [Date, string] {
-  const match = /^m1:(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z):(.+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  const at = match ? new Date(match[1]!) : undefined;
-  // Only a time this API could have written: it prints back the same (no 2026-02-30 rolled over), in
-  // years PostgreSQL has (JavaScript's year 0000 is not one of them: SQLSTATE 22008, not a bad cursor).
-  const issued = at !== undefined && !Number.isNaN(at.getTime()) && at.getUTCFullYear() >= 1 && at.toISOString() === match![1];
-  if (!match || !issued || !isUuid(match[2]!)) throw new ValidationError('cursor', 'Invalid cursor: pass a cursor this API returned');
-  return [at, match[2]!];
-}
-
-function pageSize(name: 'first' | 'last', value: number | null | undefined): number | undefined {
-  if (value == null) return undefined;
-  if (!Number.isInteger(value) || value < 0 || value > ORGANIZATION_PAGE.max) {
-    throw new ValidationError(name, `${name} must be a whole number from 0 to ${ORGANIZATION_PAGE.max}, got ${value}`);
-  }
-  return value;
-}
-
 /**
  * One page of the live organizations a user is a member of, oldest membership first: `first`/`after`
  * forwards, `last`/`before` backwards (not both directions at once). Keyset pagination: every page
  * is one indexed range scan, page 1,000 costs what page 1 costs, and rows inserted meanwhile never
  * shift or repeat what a client has already seen.
  */
-export async function pageOrganizationsForMember(em: EntityManager, userId: string, args: OrganizationPageArgs): Promise<OrganizationPage> {
-  const first = pageSize('first', args.first);
-  const last = pageSize('last', args.last);
-  if ((first !== undefined || args.after != null) && (last !== undefined || args.before != null)) {
-    throw new ValidationError('last', 'Page forwards (first, after) or backwards (last, before), not both');
-  }
-  const backwards = last !== undefined || args.before != null;
-  const size = (backwards ? last : first) ?? ORGANIZATION_PAGE.default;
-  const cursor = backwards ? args.before : args.after;
-  const position = cursor != null ? decodeCursor(cursor) : undefined;
+export async function pageOrganizationsForMember(em: EntityManager, userId: string, args: PageArgs): Promise<Page<Organization>> {
+  const window = pageWindow(args);
+  const keyset = keysetSql(window, 'm');
   const rows = await em.execute<Array<OrganizationRow & { membership_id: string; membership_created_at: Date }>>(
     `select o.*, m.id as membership_id, m.created_at as membership_created_at
      from user_organizations m join organizations o on o.id = m.organization_id
-     where m.user_id = ? and o.deleted = 0 ${position ? `and (m.created_at, m.id) ${backwards ? '<' : '>'} (?, ?)` : ''}
-     order by m.created_at ${backwards ? 'desc' : 'asc'}, m.id ${backwards ? 'desc' : 'asc'}
-     limit ?`,
-    [userId, ...(position ?? []), size + 1],
+     where m.user_id = ? and o.deleted = 0 ${keyset.where}
+     ${keyset.orderLimit}`,
+    [userId, ...keyset.whereParams, ...keyset.limitParams],
   );
-  const more = rows.length > size;
-  const page = rows.slice(0, size);
-  if (backwards) page.reverse();
-  const edges = page.map((row) => ({ cursor: encodeCursor(new Date(row.membership_created_at), row.membership_id), node: organizationFromRow(row) }));
-  return {
-    edges,
-    pageInfo: {
-      hasNextPage: backwards ? position !== undefined : more,
-      hasPreviousPage: backwards ? more : position !== undefined,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
-    },
-  };
+  return toPage(window, rows, (row) => [new Date(row.membership_created_at), row.membership_id], organizationFromRow);
 }
 
 /** How many live organizations the user is a member of. */

@@ -1,7 +1,7 @@
 // Errors meant for clients. Each domain error is a member of the mutation's result union; anything
 // else is either a GraphQLError with a code (below) or masked as an internal error.
 import { GraphQLError } from 'graphql';
-import { OrganizationNameTakenError, ValidationError } from '../organizations/organizations.js';
+import { LastOwnerError, NotAllowedError, NotFoundError, OrganizationNameTakenError, ValidationError } from '../organizations/errors.js';
 import type { RateLimitedError } from '../organizations/rate-limit.js';
 import { builder } from './builder.js';
 
@@ -28,6 +28,32 @@ builder.objectType(ValidationError, {
   fields: (t) => ({
     field: t.exposeString('field', { description: 'The input field that broke the rule.' }),
   }),
+});
+
+builder.objectType(NotFoundError, {
+  name: 'NotFoundError',
+  description: 'Nothing you may see has this id: no such live organization (or you are not a member of it), user or member.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof NotFoundError,
+  fields: (t) => ({
+    resource: t.string({ description: 'What was not found: `organization`, `user` or `member`.', resolve: (error) => error.resource }),
+  }),
+});
+
+builder.objectType(NotAllowedError, {
+  name: 'NotAllowedError',
+  description: "Your role in the organization (capped by your API key's role) does not allow this; see the README's role table.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof NotAllowedError,
+  fields: () => ({}),
+});
+
+builder.objectType(LastOwnerError, {
+  name: 'LastOwnerError',
+  description: 'A live organization keeps at least one owner: make another member owner first, or delete the organization.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof LastOwnerError,
+  fields: () => ({}),
 });
 
 export function unauthenticated(): GraphQLError {

@@ -3,6 +3,7 @@ import { builder } from './builder.js';
 import './scalars.js';
 import './errors.js';
 import './organization.js';
+import './memberships.js';
 import './viewer.js';
 
 export const schema = builder.toSchema();

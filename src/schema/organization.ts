@@ -1,14 +1,37 @@
 import { Organization } from '../entities/organization.entity.js';
+import type { Viewer } from '../auth/api-keys.js';
 import {
   createOrganization,
+  deleteOrganization,
   findOrganizationForMember,
+  NotAllowedError,
+  NotFoundError,
   organizationAccess,
   OrganizationNameTakenError,
+  roleIn,
+  updateOrganization,
   ValidationError,
+  type Actor,
 } from '../organizations/organizations.js';
+import { ROLE_NAMES } from '../organizations/roles.js';
 import { builder } from './builder.js';
 import { RateLimitedError } from '../organizations/rate-limit.js';
 import { rateLimited, unauthenticated } from './errors.js';
+
+/** The viewer as the domain's actor; mutations need one (UNAUTHENTICATED otherwise). */
+export function actorOf(viewer: Viewer | null): Actor {
+  if (!viewer) throw unauthenticated();
+  return { userId: viewer.user.id, keyRole: viewer.role };
+}
+
+export const OrganizationRoleEnum = builder.enumType('OrganizationRole', {
+  description: "A member's role in an organization (upstream's numbers: owner 2, admin 1, user 0). What each may do: README, \"Roles\".",
+  values: {
+    OWNER: { value: 'OWNER', description: 'Everything, including renaming and deleting the organization and removing owners.' },
+    ADMIN: { value: 'ADMIN', description: 'Adds and removes users and admins.' },
+    USER: { value: 'USER', description: 'Sees the organization and its members.' },
+  } as const,
+});
 
 export const OrganizationType = builder.objectType(Organization, {
   name: 'Organization',
@@ -29,6 +52,15 @@ export const OrganizationType = builder.objectType(Organization, {
     partnerConfiguration: t.expose('partnerConfiguration', {
       type: 'JSON',
       description: 'Configuration of the organization for the Trieve partner program.',
+    }),
+    viewerRole: t.field({
+      type: OrganizationRoleEnum,
+      nullable: true,
+      description: "The viewer's role here, capped by the API key's role (a read key acts as USER); null when the viewer is not a member.",
+      resolve: async (organization, _args, { em, viewer }) => {
+        const role = viewer ? await roleIn(em, actorOf(viewer), organization.id) : null;
+        return role === null ? null : ROLE_NAMES[role];
+      },
     }),
   }),
 });
@@ -96,5 +128,42 @@ builder.queryField('organizationAccess', (t) =>
       "Whether the viewer may act in the organization with this id (what the REST API's TR-Organization header checks). Without authentication it is NOT_FOUND when no live organization has this id, and null otherwise.",
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, { id }, { em, viewer }) => organizationAccess(em, viewer?.user.id ?? null, String(id)),
+  }),
+);
+
+const UpdateOrganizationInput = builder.inputType('UpdateOrganizationInput', {
+  fields: (t) => ({
+    id: t.id({ required: true, description: 'The organization to change.' }),
+    name: t.string({ required: false, description: 'A new name, under the same rules and uniqueness as a create; omitted or null keeps the name.' }),
+    partnerConfiguration: t.field({
+      type: 'JSON',
+      required: false,
+      description: 'A JSON object replacing the partner configuration (no merge); omitted or null keeps it.',
+    }),
+  }),
+});
+
+builder.mutationField('updateOrganization', (t) =>
+  t.field({
+    type: Organization,
+    description: 'Rename an organization or replace its partner configuration. Owners only.',
+    args: { input: t.arg({ type: UpdateOrganizationInput, required: true }) },
+    errors: {
+      types: [OrganizationNameTakenError, ValidationError, NotFoundError, NotAllowedError],
+      union: { name: 'UpdateOrganizationResult' },
+    },
+    resolve: (_root, { input }, { em, viewer }) =>
+      updateOrganization(em, actorOf(viewer), String(input.id), { name: input.name, partnerConfiguration: input.partnerConfiguration }),
+  }),
+);
+
+builder.mutationField('deleteOrganization', (t) =>
+  t.field({
+    type: Organization,
+    description:
+      'Delete an organization (the soft delete upstream does: `deleted` becomes 1). Owners only. It disappears from every list and query at once, its members lose access to it, and its name is free again. Returns it as deleted.',
+    args: { id: t.arg.id({ required: true }) },
+    errors: { types: [NotFoundError, NotAllowedError], union: { name: 'DeleteOrganizationResult' } },
+    resolve: (_root, { id }, { em, viewer }) => deleteOrganization(em, actorOf(viewer), String(id)),
   }),
 );

@@ -1,5 +1,6 @@
 import { User } from '../entities/user.entity.js';
-import { countOrganizationsForMember, ORGANIZATION_PAGE, pageOrganizationsForMember, ValidationError } from '../organizations/organizations.js';
+import { countOrganizationsForMember, pageOrganizationsForMember, ValidationError } from '../organizations/organizations.js';
+import { PAGE } from '../pagination.js';
 import { builder } from './builder.js';
 import { badUserInput } from './errors.js';
 import { OrganizationType } from './organization.js';
@@ -16,8 +17,8 @@ builder.objectType(User, {
         type: OrganizationType,
         description:
           `The live organizations this user is a member of, oldest membership first, a page at a time: \`first\`/\`after\` forwards, ` +
-          `\`last\`/\`before\` backwards (not both). ${ORGANIZATION_PAGE.default} per page unless \`first\` or \`last\` says otherwise, ` +
-          `at most ${ORGANIZATION_PAGE.max} (more is an error). Cursors are opaque and stable: organizations joined meanwhile never shift a page.`,
+          `\`last\`/\`before\` backwards (not both). ${PAGE.default} per page unless \`first\` or \`last\` says otherwise, ` +
+          `at most ${PAGE.max} (more is an error). Cursors are opaque and stable: organizations joined meanwhile never shift a page.`,
         resolve: async (user, args, { em }) => {
           try {
             return { ...(await pageOrganizationsForMember(em, user.id, args)), userId: user.id };

@@ -53,8 +53,8 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
 export type AppOptions = Readonly<{ orm: MikroORM; config: AppConfig; logger: Logger; tracing?: Tracing }>;
 
 const EXAMPLE_OPERATION = `# Create an API key in another terminal (this server keeps running):
-#   npm run --silent cli -- create-api-key --email you@example.com
-#   (installed as a package: npx trieve-gateway create-api-key --email you@example.com)
+#   npm run --silent cli -- create-api-key --email you@example.com --role owner
+#   (installed as a package: npx trieve-gateway create-api-key --email you@example.com --role owner)
 # then put it in the Headers pane below: {"Authorization": "Bearer tr-..."}
 
 mutation CreateOrganization {
@@ -66,7 +66,32 @@ mutation CreateOrganization {
 }
 
 query Viewer {
-  viewer { id email organizations(first: 20) { totalCount edges { cursor node { id name createdAt } } pageInfo { hasNextPage endCursor } } }
+  viewer { id email organizations(first: 20) { totalCount edges { cursor node { id name createdAt viewerRole } } pageInfo { hasNextPage endCursor } } }
+}
+
+# Paste an id from Viewer in place of ORGANIZATION_ID (owners rename and delete; admins add and remove members).
+mutation RenameOrganization {
+  updateOrganization(input: { id: "ORGANIZATION_ID", name: "A better name" }) {
+    __typename
+    ... on Organization { id name updatedAt }
+    ... on Error { message }
+  }
+}
+
+query Members {
+  organization(id: "ORGANIZATION_ID") { name members { totalCount edges { node { role joinedAt user { id email } } } } }
+}
+
+mutation AddMember {
+  addMember(input: { organizationId: "ORGANIZATION_ID", email: "colleague@example.com", role: USER }) {
+    __typename
+    ... on Membership { role user { id email } }
+    ... on Error { message }
+  }
+}
+
+mutation DeleteOrganization {
+  deleteOrganization(id: "ORGANIZATION_ID") { __typename ... on Organization { id deleted } ... on Error { message } }
 }
 `;
 

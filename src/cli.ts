@@ -101,7 +101,7 @@ async function serve(config: Config): Promise<void> {
   logger.info({ url: server.url, database: config.databaseUrl ? 'postgresql' : `embedded PGlite in ${config.dataDir}` }, 'listening');
   process.stdout.write(`GraphQL and GraphiQL: ${server.url}/graphql\nREST: POST ${server.url}/api/organization\n`);
   if (server.needsFirstApiKey) {
-    process.stdout.write(`No API key yet. Create one now, in another terminal (this server keeps running):\n  ${cliCommand('create-api-key --email you@example.com')}\n`);
+    process.stdout.write(`No API key yet. Create one now, in another terminal (this server keeps running):\n  ${cliCommand('create-api-key --email you@example.com --role owner')}\n`);
   }
   let stopping = false;
   let signals = 0;

@@ -35,7 +35,7 @@ describe.skipIf(usingPostgres)('first run on an embedded data directory (embedde
 
   it('says on start how to get a key now, with the command that works while it runs', async () => {
     await expect.poll(() => server.output(), { timeout: 5_000 }).toContain('No API key yet.');
-    expect(server.output()).toContain(`No API key yet. Create one now, in another terminal (this server keeps running):\n  DATA_DIR=${dataDir} npx trieve-gateway create-api-key --email you@example.com\n`);
+    expect(server.output()).toContain(`No API key yet. Create one now, in another terminal (this server keeps running):\n  DATA_DIR=${dataDir} npx trieve-gateway create-api-key --email you@example.com --role owner\n`);
   });
 
   it('creates a key while the server runs, usable at once over GraphQL and REST', async () => {

@@ -29,7 +29,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import type { Plugin } from 'graphql-yoga';
-import { routeLabel } from './observability.js';
+import { routeLabel } from './http/observability.js';
 import type { Tracing } from './telemetry.js';
 
 /** OTEL_TRACES_SAMPLER as the specification names them; the default is parentbased_always_on. */

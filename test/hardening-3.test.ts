@@ -10,9 +10,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSimpleCreateOrganization, readCreateOrganization } from '../rest-adapter/serde-json.js';
 import { loadConfig } from '../src/config.js';
-import { VARIABLE_LIMITS } from '../src/hardening.js';
+import { VARIABLE_LIMITS } from '../src/http/hardening.js';
 import { createLogger } from '../src/logger.js';
-import { isDirectLocalRequest, METRICS_FORBIDDEN } from '../src/observability.js';
+import { isDirectLocalRequest, METRICS_FORBIDDEN } from '../src/http/observability.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { bearer, createScratchDatabase, createTestEnv, usingPostgres, type TestEnv } from './helpers.js';
 

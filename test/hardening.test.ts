@@ -1,6 +1,6 @@
 // Hostile input on /graphql: limits with clear 4xx answers, no batching, CSRF prevention, masked errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GRAPHQL_LIMITS } from '../src/hardening.js';
+import { GRAPHQL_LIMITS } from '../src/http/hardening.js';
 import { bearer, createTestEnv, type TestEnv } from './helpers.js';
 
 let env: TestEnv;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../src/auth/api-keys.js';
-import { PersistedOperationsError } from '../src/persisted-operations.js';
+import { PersistedOperationsError } from '../src/http/persisted-operations.js';
 import { bearer, CREATE_ORGANIZATION, createTestEnv, type TestEnv } from './helpers.js';
 
 let env: TestEnv;

@@ -7,10 +7,10 @@ import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { routeTemplate } from '../rest-adapter/routes.js';
-import { jsonResponse } from './http/json-response.js';
-import type { Logger } from './logger.js';
-import { requestScope } from './request-context.js';
+import { routeTemplate } from '../../rest-adapter/routes.js';
+import { jsonResponse } from './json-response.js';
+import type { Logger } from '../logger.js';
+import { requestScope } from '../request-context.js';
 
 /** Routes outside the REST table (which names its own, rest-adapter/routes.ts). */
 const OTHER_ROUTES: ReadonlySet<string> = new Set(['/graphql', '/api/health', '/api/ready', '/api/live', '/metrics']);

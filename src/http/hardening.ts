@@ -10,7 +10,7 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { coerceInputValue, getOperationAST, GraphQLError, isInputType, typeFromAST, type GraphQLSchema } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
-import { BodyTooLargeError, isClientAbort, isJsonMediaType, readBodyWithLimit } from './http/body-limit.js';
+import { BodyTooLargeError, isClientAbort, isJsonMediaType, readBodyWithLimit } from './body-limit.js';
 
 /** The documented limits (README, "Limits and guarantees"). */
 export const GRAPHQL_LIMITS = Object.freeze({ depth: 10, aliases: 10, tokens: 1000, directives: 10, cost: 5000 });

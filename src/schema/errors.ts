@@ -94,3 +94,13 @@ export function clientClosedRequest(): GraphQLError {
 export function badUserInput(message: string, argument: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', argument } });
 }
+
+/** A connection's page, read by the domain: its ValidationError (a bad cursor or page size) is the client's BAD_USER_INPUT. */
+export async function connectionPage<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof ValidationError) throw badUserInput(error.message, error.field);
+    throw error;
+  }
+}

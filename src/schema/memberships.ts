@@ -4,7 +4,7 @@ import { LastOwnerError, NotAllowedError, NotFoundError, ValidationError } from 
 import { ROLE_NAMES, roleFromName } from '../organizations/roles.js';
 import { PAGE } from '../pagination.js';
 import { builder } from './builder.js';
-import { badUserInput } from './errors.js';
+import { connectionPage } from './errors.js';
 import { actorOf, OrganizationRoleEnum, OrganizationType } from './organization.js';
 
 // The member as other members see them: not a `User` (whose organizations only its own viewer may list).
@@ -38,12 +38,7 @@ builder.objectField(OrganizationType, 'members', (t) =>
         'visible to members of the organization only (anyone else gets an empty page).',
       resolve: async (organization, args, { em, viewer }) => {
         if (!viewer) return { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null }, organizationId: organization.id, viewerId: null };
-        try {
-          return { ...(await pageMembers(em, viewer.user.id, organization.id, args)), organizationId: organization.id, viewerId: viewer.user.id };
-        } catch (error) {
-          if (error instanceof ValidationError) throw badUserInput(error.message, error.field);
-          throw error;
-        }
+        return { ...(await connectionPage(() => pageMembers(em, viewer.user.id, organization.id, args))), organizationId: organization.id, viewerId: viewer.user.id };
       },
     },
     {

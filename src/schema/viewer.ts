@@ -1,8 +1,8 @@
 import { User } from '../entities/user.entity.js';
-import { countOrganizationsForMember, pageOrganizationsForMember, ValidationError } from '../organizations/organizations.js';
+import { countOrganizationsForMember, pageOrganizationsForMember } from '../organizations/organizations.js';
 import { PAGE } from '../pagination.js';
 import { builder } from './builder.js';
-import { badUserInput } from './errors.js';
+import { connectionPage } from './errors.js';
 import { OrganizationType } from './organization.js';
 
 builder.objectType(User, {
@@ -19,14 +19,7 @@ builder.objectType(User, {
           `The live organizations this user is a member of, oldest membership first, a page at a time: \`first\`/\`after\` forwards, ` +
           `\`last\`/\`before\` backwards (not both). ${PAGE.default} per page unless \`first\` or \`last\` says otherwise, ` +
           `at most ${PAGE.max} (more is an error). Cursors are opaque and stable: organizations joined meanwhile never shift a page.`,
-        resolve: async (user, args, { em }) => {
-          try {
-            return { ...(await pageOrganizationsForMember(em, user.id, args)), userId: user.id };
-          } catch (error) {
-            if (error instanceof ValidationError) throw badUserInput(error.message, error.field);
-            throw error;
-          }
-        },
+        resolve: async (user, args, { em }) => ({ ...(await connectionPage(() => pageOrganizationsForMember(em, user.id, args))), userId: user.id }),
       },
       {
         name: 'OrganizationConnection',

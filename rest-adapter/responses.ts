@@ -4,7 +4,7 @@
 export type ContractResponse = Readonly<{ status: number; body: unknown; headers?: Record<string, string> }>;
 
 export type GraphQLOrganization = {
-  __typename: 'Organization';
+  __typename?: 'Organization';
   id: string;
   name: string;
   createdAt: string;
@@ -13,11 +13,6 @@ export type GraphQLOrganization = {
   deleted: number;
   partnerConfiguration: unknown;
 };
-
-export type CreateOrganizationResult =
-  | GraphQLOrganization
-  | { __typename: 'OrganizationNameTakenError'; message: string }
-  | { __typename: 'ValidationError'; message: string; field: string };
 
 const message = (status: number, text: string): ContractResponse => ({ status, body: { message: text } });
 
@@ -51,7 +46,7 @@ const PARTNER_CONFIGURATION_DEFAULTS = {
   SLACK_LINK: 'https://join.slack.com/t/trievecommunityslack/shared_invite/zt-2v7zyxytf-zWLVgqI8avB5x5Br7INQgw',
 } as const;
 
-export function completedPartnerConfiguration(stored: unknown): Record<string, string> {
+function completedPartnerConfiguration(stored: unknown): Record<string, string> {
   const given = stored !== null && typeof stored === 'object' && !Array.isArray(stored) ? (stored as Record<string, unknown>) : {};
   return Object.fromEntries(
     Object.entries(PARTNER_CONFIGURATION_DEFAULTS).map(([key, fallback]) => [key, typeof given[key] === 'string' ? (given[key] as string) : fallback]),
@@ -65,10 +60,13 @@ export function sortedKeys(value: unknown): unknown {
   return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortedKeys((value as Record<string, unknown>)[key])]));
 }
 
+/** The Organization as upstream reads it back (its GET, its member lists): the partner configuration completed. */
+const toCompletedOrganization = (org: GraphQLOrganization) => ({ ...toContractOrganization(org), partner_configuration: completedPartnerConfiguration(org.partnerConfiguration) });
+
 /** GET /api/organization/{id}: the organization (completed configuration) with the plan upstream shows an organization without billing. */
 export function toOrganizationWithPlan(org: GraphQLOrganization, now: string) {
   return {
-    organization: { ...toContractOrganization(org), partner_configuration: completedPartnerConfiguration(org.partnerConfiguration) },
+    organization: toCompletedOrganization(org),
     plan: {
       type: 'flat',
       id: '00000000-0000-0000-0000-000000000000',
@@ -120,7 +118,7 @@ export function toSlimUser(member: GraphQLMember, org: GraphQLOrganization) {
         scopes: null,
       },
     ],
-    orgs: [{ ...toContractOrganization(org), partner_configuration: completedPartnerConfiguration(org.partnerConfiguration) }],
+    orgs: [toCompletedOrganization(org)],
   };
 }
 

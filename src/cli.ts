@@ -237,8 +237,9 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`Unknown command "${command}"`);
     }
   } catch (error) {
-    // Errors that say what to fix in one line; PersistedOperationsError by name, to keep its module lazy.
-    if (error instanceof ConfigError || error instanceof DataDirInUseError || (error as Error | undefined)?.name === 'PersistedOperationsError') {
+    // Errors that say what to fix in one line; PersistedOperationsError and DataDirOwnerError by name, to keep their modules lazy.
+    const oneLine = ['PersistedOperationsError', 'DataDirOwnerError'].includes((error as Error | undefined)?.name ?? '');
+    if (error instanceof ConfigError || error instanceof DataDirInUseError || oneLine) {
       process.stderr.write(`${(error as Error).message}\n`);
       return 1;
     }

@@ -31,6 +31,10 @@ function memberFromRow(row: MemberRow): Member {
   });
 }
 
+/** Only a member of the live organization sees its members (a condition on `m`, the membership listed). */
+const VISIBLE_TO_VIEWER = `exists (select 1 from user_organizations v join organizations o on o.id = v.organization_id
+  where v.organization_id = m.organization_id and v.user_id = ? and o.deleted = 0)`;
+
 /**
  * One page of a live organization's members, earliest first, for a member of it (anyone else, or a
  * deleted organization, gets an empty page): the member check is part of the query.
@@ -46,10 +50,6 @@ export async function pageMembers(em: EntityManager, viewerId: string, organizat
   );
   return toPage(window, rows, (row) => [new Date(row.created_at), row.id], memberFromRow);
 }
-
-/** Only a member of the live organization sees its members (a condition on `m`, the membership listed). */
-const VISIBLE_TO_VIEWER = `exists (select 1 from user_organizations v join organizations o on o.id = v.organization_id
-  where v.organization_id = m.organization_id and v.user_id = ? and o.deleted = 0)`;
 
 /** How many members the organization has, for a member of it (0 for anyone else). */
 export async function countMembers(em: EntityManager, viewerId: string, organizationId: string): Promise<number> {

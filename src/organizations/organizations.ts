@@ -8,7 +8,7 @@ import { keysetSql, pageWindow, toPage, type Page, type PageArgs } from '../pagi
 import { isUuid } from '../uuid.js';
 import { NotAllowedError, NotFoundError, OrganizationNameTakenError, ValidationError } from './errors.js';
 import { refusal, takeTokenSql, type CreateRateLimit } from './rate-limit.js';
-import { allows, effectiveRole, type OrganizationAction, type Role } from './roles.js';
+import { allows, effectiveRole, REQUIRED_ROLE, type OrganizationAction, type Role } from './roles.js';
 import type { ApiKeyRole } from '../entities/api-key.entity.js';
 
 export { LastOwnerError, NotAllowedError, NotFoundError, OrganizationNameTakenError, ValidationError } from './errors.js';
@@ -158,7 +158,7 @@ async function insertOrganizationWithOwner(
   return organizationFromRow(rows[0] as OrganizationRow);
 }
 
-export type OrganizationRow = {
+type OrganizationRow = {
   id: string;
   name: string;
   created_at: Date;
@@ -169,7 +169,7 @@ export type OrganizationRow = {
 };
 
 /** A fresh row as an Organization, without the identity map's bookkeeping (a write result, read once). */
-export function organizationFromRow(row: OrganizationRow): Organization {
+function organizationFromRow(row: OrganizationRow): Organization {
   const organization = new Organization();
   organization.id = row.id;
   organization.name = row.name;
@@ -214,9 +214,11 @@ export async function roleIn(em: EntityManager, actor: Actor, organizationId: st
   return row ? effectiveRole(row.role, actor.keyRole) : null;
 }
 
-/** Throws NotAllowedError unless `role` allows `action` (roles.ts). */
+const WHO = { [MembershipRole.owner]: 'owners', [MembershipRole.admin]: 'admins and owners', [MembershipRole.user]: 'members' } as const;
+
+/** Throws NotAllowedError unless `role` allows `action` (roles.ts), naming who may. */
 export function requireRole(role: Role, action: OrganizationAction, what: string): void {
-  if (!allows(role, action)) throw new NotAllowedError(`Only ${action === 'manageMembers' ? 'admins and owners' : 'owners'} may ${what}`);
+  if (!allows(role, action)) throw new NotAllowedError(`Only ${WHO[REQUIRED_ROLE[action]]} may ${what}`);
 }
 
 export type OrganizationChanges = Readonly<{ name?: string | null; partnerConfiguration?: unknown }>;

@@ -56,14 +56,14 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
   let documents: Record<RestOperationName, DocumentNode>;
 
   const runner =
-    (enveloped: Enveloped, contextValue: unknown): Run =>
+    (enveloped: Enveloped, contextValue: () => Promise<unknown>): Run =>
     async (operationName, variableValues) => {
       const result = (await enveloped.execute({
         schema: enveloped.schema as GraphQLSchema,
         document: documents[operationName],
         operationName,
         variableValues,
-        contextValue,
+        contextValue: await contextValue(),
       })) as ExecutionResult<Record<string, any>>;
       if (result.errors?.length) {
         for (const error of result.errors) {
@@ -128,11 +128,16 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
   async function route(request: Request, url: URL, serverContext: Record<string, unknown>): Promise<ContractResponse> {
     const found = resolve(request.method, url.pathname);
     const enveloped = yoga.getEnveloped({ request, ...serverContext });
-    // Who the caller is was settled by Yoga's context factory (a key that is unknown or expired: nobody).
-    const contextValue = await enveloped.contextFactory();
+    // Who the caller is, settled by Yoga's context factory (a key that is unknown or expired: nobody),
+    // once and only when a step needs it (the OpenAPI document does not).
+    let context: Promise<unknown> | undefined;
+    const contextValue = () => (context ??= Promise.resolve(enveloped.contextFactory()));
     const run = runner(enveloped, contextValue);
     // The middleware runs before routing upstream, so its answers win even on unknown paths and methods.
-    const caller = found && 'match' in found && !found.match.route.middleware ? undefined : await middleware(request, run, Boolean((contextValue as unknown as Context).viewer));
+    const caller =
+      found && 'match' in found && !found.match.route.middleware
+        ? undefined
+        : await middleware(request, run, Boolean(((await contextValue()) as Context).viewer));
     if (!found) return CONTRACT_ERRORS.notFound;
     if ('allow' in found) return CONTRACT_ERRORS.methodNotAllowed(found.allow);
     const { route: spec } = found.match;

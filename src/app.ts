@@ -7,8 +7,9 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useRestAdapter } from '../rest-adapter/index.js';
 import { readApiKey, resolveViewer, ViewerCache } from './auth/api-keys.js';
+import { LastUsedRecorder } from './api-keys/last-used.js';
 import type { Config } from './config.js';
-import type { Context } from './context.js';
+import type { Audit, Context } from './context.js';
 import { isDatabaseUnavailable, loggable } from './db/errors.js';
 import type { Logger } from './logger.js';
 import { hardeningPlugins } from './http/hardening.js';
@@ -31,6 +32,12 @@ export type App = Readonly<{
   handleNodeRequest(req: IncomingMessage, res: ServerResponse): void;
   /** From now on readiness answers 503, so load balancers stop sending new requests. */
   startDraining(): void;
+  /** Keys' "last used" times, written off the request path (counts for the bench). */
+  lastUsed: LastUsedRecorder;
+  /** After the last request: writes what is left (before the database closes). */
+  close(): Promise<void>;
+  /** A key revoked outside a request (the CLI through the admin socket): refused here from now on. */
+  forgetApiKey(keyId: string): void;
 }>;
 
 export type AppConfig = Pick<
@@ -170,6 +177,9 @@ function corsOptions(origins: readonly string[]) {
 export function createApp({ orm, config, logger, tracing }: AppOptions): App {
   let draining = false;
   const viewers = new ViewerCache(config.apiKeyCacheSeconds * 1000);
+  const lastUsed = new LastUsedRecorder(orm, logger);
+  const audit: Audit = (event, fields) => logger.info({ audit: event, ...fields }, event);
+  const onRefused = ({ keyId, reason }: { keyId: string; reason: string }) => logger.warn({ audit: 'api_key.refused', keyId, reason }, `API key refused: ${reason}`);
   const metrics = createMetrics(orm);
   const trusted = config.persistedOperationsFile ? loadPersistedOperations(config.persistedOperationsFile, schema) : undefined;
   // GraphiQL sends arbitrary documents, which a trusted-documents server refuses: it is off there.
@@ -200,11 +210,9 @@ export function createApp({ orm, config, logger, tracing }: AppOptions): App {
     graphiql: false,
     context: async ({ request }): Promise<Context> => {
       const em = orm.em.fork();
-      return Object.freeze({
-        em,
-        viewer: await resolveViewer(em, readApiKey(request.headers), viewers),
-        createRateLimit: config.createRateLimit,
-      });
+      const viewer = await resolveViewer(em, readApiKey(request.headers), { cache: viewers, onRefused });
+      if (viewer) lastUsed.touch(viewer.apiKeyId);
+      return Object.freeze({ em, viewer, createRateLimit: config.createRateLimit, apiKeyCache: viewers, audit });
     },
     plugins: [
       // First, so the GraphQL (and REST) operation span is a child of the HTTP span (tracing on only).
@@ -240,5 +248,8 @@ export function createApp({ orm, config, logger, tracing }: AppOptions): App {
     startDraining: () => {
       draining = true;
     },
+    lastUsed,
+    close: () => lastUsed.close(),
+    forgetApiKey: (keyId: string) => viewers.forget(keyId),
   });
 }

@@ -1,11 +1,11 @@
-// Command line: serve | migrate | create-api-key | print-schema.
+// Command line: serve | migrate | create-api-key | list-api-keys | revoke-api-key | print-schema.
 // Heavy modules (ORM, PGlite, Yoga) are imported by the command that needs them, so usage and
 // configuration errors answer at once.
 import type { Cluster } from 'node:cluster';
 import { parseArgs } from 'node:util';
 import type { ApiKeyRoleName } from './entities/api-key.entity.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import type { CreateApiKeyAnswer } from './admin-socket.js';
+import type { AdminCommandName, CreateApiKeyAnswer, ListedApiKey, RevokeApiKeyAnswer } from './admin-socket.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
 import type { Database } from './db/orm.js';
 import { createLogger } from './logger.js';
@@ -18,8 +18,12 @@ const USAGE = `Usage: trieve-gateway <command> [options]
 Commands:
   serve                         run the HTTP server (GraphQL at /graphql, REST at /api/organization)
   migrate                       apply pending database migrations
-  create-api-key --email <email> [--name <label>] [--role read|admin|owner] [--expires-in-days <n>]
-                                create the user if needed and print a new API key (last line of stdout)
+  create-api-key --email <email> | --organization <id> [--name <label>] [--role read|admin|owner] [--expires-in-days <n>]
+                                print a new API key (last line of stdout): a user's (the user is
+                                created if needed) or an organization's (acts only there)
+  list-api-keys --email <email> | --organization <id> [--json]
+                                list a user's or an organization's keys (never their secrets)
+  revoke-api-key --id <key id>  revoke a key: refused from now on (other servers: within API_KEY_CACHE_SECONDS)
   print-schema                  print the GraphQL SDL
 
 Configuration comes from the environment; see README.md for every variable.`;
@@ -172,19 +176,44 @@ async function migrate(config: Config): Promise<void> {
   process.stdout.write(applied.length ? `Applied ${applied.join(', ')}\n` : 'Database is up to date\n');
 }
 
+/** Runs an operator key command here, or inside the running embedded server (its admin socket). */
+async function keyCommand<T>(config: Config, command: Exclude<AdminCommandName, 'migrate'>, body: Record<string, unknown>): Promise<T> {
+  const { callAdminSocket, runKeyCommand } = await import('./admin-socket.js');
+  // Here, the audit line goes to stderr (stdout is the command's answer); in the server, to its log.
+  const audit = createLogger(config.logLevel, { write: (line: string) => void process.stderr.write(line) });
+  return withDatabase(
+    config,
+    config.migrateOnStart,
+    async (db) => (await runKeyCommand(db.orm.em.fork(), command, body, (event, fields) => audit.info({ audit: event, ...fields, via: 'cli' }, event))) as T,
+    (socket) => callAdminSocket<T>(socket, command, body),
+  );
+}
+
+const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `--email` or `--organization`, exactly one, checked. */
+function keyOwner(command: string, values: { email?: string; organization?: string }): { email: string | null; organizationId: string | null } {
+  const email = values.email?.trim();
+  const organizationId = values.organization?.trim();
+  if ((email === undefined) === (organizationId === undefined)) throw new UsageError(`${command} needs --email <email> or --organization <id> (one of them)`);
+  if (email !== undefined && !EMAIL.test(email)) throw new UsageError(`${command} needs --email <email> (a valid address)`);
+  if (organizationId !== undefined && !UUID_TEXT.test(organizationId)) throw new UsageError('--organization must be an organization id (a UUID)');
+  return { email: email ?? null, organizationId: organizationId?.toLowerCase() ?? null };
+}
+
 async function createApiKeyCommand(config: Config, args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
       email: { type: 'string' },
+      organization: { type: 'string' },
       name: { type: 'string' },
       role: { type: 'string', default: 'read' },
       'expires-in-days': { type: 'string' },
     },
     strict: true,
   });
-  const email = values.email?.trim();
-  if (!email || !EMAIL.test(email)) throw new UsageError('create-api-key needs --email <email> (a valid address)');
+  const owner = keyOwner('create-api-key', values);
   if (!API_KEY_ROLES.includes(values.role as ApiKeyRoleName)) throw new UsageError(`--role must be read, admin or owner, got "${values.role}"`);
   let expiresAt: Date | null = null;
   if (values['expires-in-days'] !== undefined) {
@@ -194,21 +223,38 @@ async function createApiKeyCommand(config: Config, args: string[]): Promise<void
   }
   const label = values.name ?? 'default';
   const role = values.role as ApiKeyRoleName;
-  const [{ createApiKey }, { callAdminSocket }] = await Promise.all([import('./auth/api-keys.js'), import('./admin-socket.js')]);
-  const created = await withDatabase(
-    config,
-    config.migrateOnStart,
-    async (db) => {
-      const { key, apiKey, user } = await createApiKey(db.orm.em.fork(), { email, label, role, expiresAt });
-      return { key, label: apiKey.label, email: user.email };
-    },
-    (socket) => callAdminSocket<CreateApiKeyAnswer>(socket, 'create-api-key', { email, label, role, expiresAt: expiresAt?.toISOString() ?? null }),
-  );
+  const created = await keyCommand<CreateApiKeyAnswer>(config, 'create-api-key', { ...owner, label, role, expiresAt: expiresAt?.toISOString() ?? null });
+  const whose = created.organizationId ? `organization ${created.organizationId} (it acts only there)` : created.email;
   process.stdout.write(
-    `Created API key "${created.label}" (role ${role}${expiresAt ? `, expires ${expiresAt.toISOString()}` : ''}) for ${created.email}.\n` +
+    `Created API key "${created.label}" (id ${created.id}, role ${role}${expiresAt ? `, expires ${expiresAt.toISOString()}` : ''}) for ${whose}.\n` +
       'It is shown only this once; it is stored as a hash. Send it as "Authorization: Bearer <key>".\n' +
       `${created.key}\n`,
   );
+}
+
+async function listApiKeysCommand(config: Config, args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { email: { type: 'string' }, organization: { type: 'string' }, json: { type: 'boolean', default: false } }, strict: true });
+  const { keys } = await keyCommand<{ keys: ListedApiKey[] }>(config, 'list-api-keys', keyOwner('list-api-keys', values));
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(keys, null, 2)}\n`);
+    return;
+  }
+  if (keys.length === 0) {
+    process.stdout.write('No API keys.\n');
+    return;
+  }
+  const header = ['ID', 'NAME', 'ROLE', 'SCOPE', 'STATUS', 'HINT', 'CREATED', 'EXPIRES', 'LAST USED'];
+  const rows = keys.map((key) => [key.id, key.name, key.role, key.scope, key.status, key.hint ?? '-', key.createdAt, key.expiresAt ?? 'never', key.lastUsedAt ?? 'never']);
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
+  for (const row of [header, ...rows]) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+}
+
+async function revokeApiKeyCommand(config: Config, args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { id: { type: 'string' } }, strict: true });
+  const id = values.id?.trim();
+  if (!id || !UUID_TEXT.test(id)) throw new UsageError('revoke-api-key needs --id <key id> (a UUID, as list-api-keys shows it)');
+  const { key } = await keyCommand<RevokeApiKeyAnswer>(config, 'revoke-api-key', { id });
+  process.stdout.write(`Revoked API key "${key.name}" (id ${key.id}, ${key.scope} key) at ${key.revokedAt}. Other servers refuse it within API_KEY_CACHE_SECONDS.\n`);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -224,6 +270,12 @@ export async function main(argv: string[]): Promise<number> {
       case 'create-api-key':
         await createApiKeyCommand(loadConfig(), rest);
         return 0;
+      case 'list-api-keys':
+        await listApiKeysCommand(loadConfig(), rest);
+        return 0;
+      case 'revoke-api-key':
+        await revokeApiKeyCommand(loadConfig(), rest);
+        return 0;
       case 'print-schema':
         process.stdout.write((await import('./schema/index.js')).printSchemaSDL());
         return 0;
@@ -238,7 +290,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (error) {
     // Errors that say what to fix in one line; PersistedOperationsError and DataDirOwnerError by name, to keep their modules lazy.
-    const oneLine = ['PersistedOperationsError', 'DataDirOwnerError'].includes((error as Error | undefined)?.name ?? '');
+    const oneLine = ['PersistedOperationsError', 'DataDirOwnerError', 'AdminCommandError'].includes((error as Error | undefined)?.name ?? '');
     if (error instanceof ConfigError || error instanceof DataDirInUseError || oneLine) {
       process.stderr.write(`${(error as Error).message}\n`);
       return 1;

@@ -1,12 +1,19 @@
-// The per-request GraphQL context: one forked EntityManager and the viewer, resolved once.
-// (The request id lives in the request scope, src/request-context.ts, where logs find it.)
+// The per-request GraphQL context: one forked EntityManager and the viewer, resolved once, beside the
+// per-process services resolvers need. (The request id lives in the request scope, src/request-context.ts,
+// where logs find it.)
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Viewer } from './auth/api-keys.js';
+import type { Viewer, ViewerCache } from './auth/api-keys.js';
 import type { CreateRateLimit } from './organizations/rate-limit.js';
+
+/** One structured audit line (key created, rotated, revoked): ids only, never a secret or a hash. */
+export type Audit = (event: 'api_key.created' | 'api_key.rotated' | 'api_key.revoked', fields: Readonly<Record<string, string | null>>) => void;
 
 export type Context = Readonly<{
   em: EntityManager;
   viewer: Viewer | null;
   /** CREATE_LIMIT_PER_MINUTE / CREATE_LIMIT_BURST. */
   createRateLimit: CreateRateLimit;
+  /** This instance's key cache: a revoke or rotation here takes effect here at once. */
+  apiKeyCache: ViewerCache;
+  audit: Audit;
 }>;

@@ -12,7 +12,7 @@ export type PageInfo = { hasNextPage: boolean; hasPreviousPage: boolean; startCu
 export type Page<T> = { edges: Array<{ cursor: string; node: T }>; pageInfo: PageInfo };
 
 /** The query a page needs: how many rows (one more than the page, to know if there is more), which way, from where. */
-export type PageWindow = { size: number; backwards: boolean; position: [Date, string] | undefined };
+export type PageWindow<P = [Date, string]> = { size: number; backwards: boolean; position: P | undefined };
 
 export function encodeCursor(createdAt: Date, id: string): string {
   return Buffer.from(`m1:${createdAt.toISOString()}:${id}`).toString('base64url');
@@ -36,8 +36,11 @@ function pageSize(name: 'first' | 'last', value: number | null | undefined): num
   return value;
 }
 
-/** Checks the arguments: `first`/`after` forwards or `last`/`before` backwards, not both. */
-export function pageWindow(args: PageArgs): PageWindow {
+/**
+ * Checks the arguments: `first`/`after` forwards or `last`/`before` backwards, not both. Cursors are
+ * this module's `(created_at, id)` cursors unless `decode` reads another kind.
+ */
+export function pageWindow<P = [Date, string]>(args: PageArgs, decode: (cursor: string) => P = decodeCursor as unknown as (cursor: string) => P): PageWindow<P> {
   const first = pageSize('first', args.first);
   const last = pageSize('last', args.last);
   if ((first !== undefined || args.after != null) && (last !== undefined || args.before != null)) {
@@ -45,7 +48,7 @@ export function pageWindow(args: PageArgs): PageWindow {
   }
   const backwards = last !== undefined || args.before != null;
   const cursor = backwards ? args.before : args.after;
-  return { size: ((backwards ? last : first) ?? PAGE.default) + 1, backwards, position: cursor != null ? decodeCursor(cursor) : undefined };
+  return { size: ((backwards ? last : first) ?? PAGE.default) + 1, backwards, position: cursor != null ? decode(cursor) : undefined };
 }
 
 /**
@@ -62,12 +65,15 @@ export function keysetSql(window: PageWindow, alias: string): { where: string; w
   };
 }
 
-/** The page from the rows the window's query returned (at most one more than the page). */
-export function toPage<Row, T>(window: PageWindow, rows: Row[], key: (row: Row) => [Date, string], node: (row: Row) => T): Page<T> {
+/** The page from the rows the window's query returned (at most one more than the page); `key` gives a row's cursor (or its `(created_at, id)`). */
+export function toPage<Row, T, P>(window: PageWindow<P>, rows: Row[], key: (row: Row) => [Date, string] | string, node: (row: Row) => T): Page<T> {
   const more = rows.length >= window.size;
   const page = rows.slice(0, window.size - 1);
   if (window.backwards) page.reverse();
-  const edges = page.map((row) => ({ cursor: encodeCursor(...key(row)), node: node(row) }));
+  const edges = page.map((row) => {
+    const position = key(row);
+    return { cursor: typeof position === 'string' ? position : encodeCursor(...position), node: node(row) };
+  });
   return {
     edges,
     pageInfo: {

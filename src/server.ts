@@ -50,7 +50,7 @@ export async function startServer(config: Config, logger: Logger, tracing?: Trac
   let needsFirstApiKey = false;
   if (db.embedded) {
     try {
-      admin = await startAdminSocket(db, logger);
+      admin = await startAdminSocket(db, logger, (keyId) => app.forgetApiKey(keyId));
       const [row] = await db.orm.em.fork().getConnection().execute<{ any: boolean }[]>('select exists (select 1 from api_keys) as any');
       needsFirstApiKey = !row?.any;
     } catch (error) {
@@ -79,6 +79,7 @@ export async function startServer(config: Config, logger: Logger, tracing?: Trac
         await drained;
         clearTimeout(timer);
         await admin?.close();
+        await app.close();
         await db.close();
         // The last spans (this shutdown's requests) go out before the process ends.
         await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not export the last traces'));

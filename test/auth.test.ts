@@ -92,10 +92,10 @@ describe('key lookup cost', () => {
 });
 
 describe('key format', () => {
-  it('is tr- followed by 32 alphanumerics, different every time', () => {
+  it('is tru_ followed by 30 random base62 characters and a 6-character checksum, different every time', () => {
     const keys = new Set(Array.from({ length: 200 }, generateApiKey));
     expect(keys.size).toBe(200);
-    for (const key of keys) expect(key).toMatch(/^tr-[A-Za-z0-9]{32}$/);
+    for (const key of keys) expect(key).toMatch(/^tru_[0-9A-Za-z]{36}$/);
   });
 
   it('reads credentials in upstream order', () => {

@@ -47,7 +47,7 @@ describe('create-api-key', () => {
     const result = await cli(['create-api-key', '--email', 'cli@example.com', '--name', 'laptop', '--role', 'admin'], dbEnv);
     expect(result).toMatchObject({ code: 0 });
     const key = lastLine(result.stdout);
-    expect(key).toMatch(/^tr-[A-Za-z0-9]{32}$/);
+    expect(key).toMatch(/^tru_[0-9A-Za-z]{36}$/);
     expect(result.stdout).toContain('for cli@example.com');
     expect(result.stderr).not.toContain(key);
 
@@ -63,7 +63,7 @@ describe('create-api-key', () => {
       const other = await resolveViewer(em, secondKey);
       expect(first).toMatchObject({ role: 1, user: { email: 'cli@example.com' } });
       expect(other).toMatchObject({ role: 0 });
-      expect(other!.user.id).toBe(first!.user.id);
+      expect(other!.user!.id).toBe(first!.user!.id);
       const rows = await em.getConnection().execute('select label, hash from api_keys order by created_at');
       expect(rows).toEqual([
         { label: 'laptop', hash: hashApiKey(key) },

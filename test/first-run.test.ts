@@ -41,7 +41,7 @@ describe.skipIf(usingPostgres)('first run on an embedded data directory (embedde
   it('creates a key while the server runs, usable at once over GraphQL and REST', async () => {
     const { stdout, stderr } = await cli(['create-api-key', '--email', 'newcomer@example.com']);
     const key = keyFrom(stdout);
-    expect(key).toMatch(/^tr-[A-Za-z0-9]{32}$/);
+    expect(key).toMatch(/^tru_[0-9A-Za-z]{36}$/);
     expect(stdout).toContain('for newcomer@example.com');
     expect(stderr).toBe('');
     // The lock file names the admin socket; it is a socket only this user can use.

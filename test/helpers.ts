@@ -93,6 +93,7 @@ export async function createTestEnv(options: Partial<AppConfig> = {}): Promise<T
     sql: async <T,>(text: string, params: unknown[] = []) =>
       (await db.orm.em.fork().getConnection().execute(text, params as never[])) as T[],
     close: async () => {
+      await app.close();
       await db.close();
       await scratch?.drop();
     },

@@ -70,7 +70,7 @@ describe.skipIf(usingPostgres)('the packed tarball (embedded runs only)', () => 
     delete env.DATABASE_URL;
     const created = await run('npx', ['trieve-gateway', 'create-api-key', '--email', 'packaged@example.com'], { cwd: app, env, timeout: 60_000 });
     const key = created.stdout.trimEnd().split('\n').at(-1)!;
-    expect(key).toMatch(/^tr-[A-Za-z0-9]{32}$/);
+    expect(key).toMatch(/^tru_[0-9A-Za-z]{36}$/);
     // The packaged template passed its checks (ownership, modes, manifest) and made the new database.
     expect(created.stdout + created.stderr).not.toContain('template not used');
 

@@ -22,7 +22,7 @@ it('the checked-in migrations produce exactly the schema the entities describe',
 it('exposes the documented operations', () => {
   const sdl = printSchemaSDL();
   expect(sdl).toContain('createOrganization(input: CreateOrganizationInput!): CreateOrganizationResult!');
-  expect(sdl).toContain('union CreateOrganizationResult = Organization | OrganizationNameTakenError | ValidationError');
+  expect(sdl).toContain('union CreateOrganizationResult = NotAllowedError | Organization | OrganizationNameTakenError | ValidationError');
   expect(sdl).toContain('organization(id: ID!): Organization');
   expect(sdl).toContain('viewer: User');
 });

@@ -1,42 +1,22 @@
-// API keys: generate, hash, parse the request's credentials, and resolve them to a viewer.
-import { createHash, randomInt } from 'node:crypto';
+// The credential a request carries, resolved to a viewer through a short-lived cache. Making, listing
+// and revoking keys is the API-key domain's (../api-keys/api-keys.ts); their shape is ../api-keys/format.ts.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { DatabaseUnavailableError, isDatabaseUnavailable } from '../db/errors.js';
-import { ApiKey, ApiKeyRole, type ApiKeyRoleName } from '../entities/api-key.entity.js';
-import { User } from '../entities/user.entity.js';
+import { findKeyByHash, type KeyPrincipal } from '../api-keys/api-keys.js';
+import { hashApiKey, isWellFormedApiKey } from '../api-keys/format.js';
+import type { User } from '../entities/user.entity.js';
+import type { Role } from '../organizations/roles.js';
+
+export { ApiKeyStoreError, createApiKey } from '../api-keys/api-keys.js';
+export { generateApiKey, hashApiKey } from '../api-keys/format.js';
 
 /**
- * A database failure while reading or writing keys. The driver's message quotes the SQL with its
- * parameters, the key hash among them, so only the error code travels on (to logs and callers).
+ * Who a request acts for: a user's key (`user`; acts wherever the user is a member, capped by `role`)
+ * or an organization's key (`organizationId`; acts only there, with `role`).
  */
-export class ApiKeyStoreError extends Error {
-  readonly code: string | undefined;
-  constructor(cause: unknown) {
-    const code = (cause as { code?: unknown })?.code;
-    const name = (cause as Error)?.name ?? 'Error';
-    super(`API key store failed (${name}${typeof code === 'string' ? ` ${code}` : ''})`);
-    this.name = 'ApiKeyStoreError';
-    this.code = typeof code === 'string' ? code : undefined;
-  }
-}
+export type Viewer = Readonly<{ apiKeyId: string; role: Role; user: User | null; organizationId: string | null }>;
 
-export type Viewer = Readonly<{ user: User; apiKeyId: string; role: ApiKeyRole }>;
-
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const KEY_BODY_LENGTH = 32;
 /** Longer credentials are refused unhashed: no legitimate key is anywhere near this long. */
 const MAX_KEY_LENGTH = 256;
-
-/** `tr-` + 32 crypto-random alphanumerics, upstream's shape. */
-export function generateApiKey(): string {
-  let body = '';
-  for (let i = 0; i < KEY_BODY_LENGTH; i++) body += ALPHABET[randomInt(ALPHABET.length)];
-  return `tr-${body}`;
-}
-
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
-}
 
 /**
  * The credential a request carries, as upstream reads it: when an `Authorization` header is present
@@ -52,25 +32,23 @@ export function readApiKey(headers: Headers): string | undefined {
   return key === '' || key.length > MAX_KEY_LENGTH ? undefined : key;
 }
 
-type CachedKey = Readonly<{ viewer: Viewer; expiresAt: Date | null }>;
-
-/** The only shape `generateApiKey` makes (and upstream's): anything else cannot be a key of ours. */
-const KEY_SHAPE = /^tr-[A-Za-z0-9]{32}$/;
-
 /**
- * Known keys for a few seconds, so a burst from one client costs one lookup. Expiry is still checked
- * on every request against the key's own `expires_at`; a deleted key keeps working for at most the
+ * Known keys for a few seconds (API_KEY_CACHE_SECONDS), so a burst from one client costs one lookup.
+ * Expiry is still checked on every request against the key's own `expires_at`; a key revoked on this
+ * instance is forgotten at once (`forget`), one revoked elsewhere keeps working here for at most the
  * cache's lifetime. Unknown keys are remembered as unknown for as long, so a client retrying a wrong
- * key costs one lookup too: a new key can never be among them, since it is 32 random characters
- * (190 bits) that nobody could present before the key existed. Bounded: the oldest entries go first.
+ * key costs one lookup too: a new key can never be among them, since it is 30 random characters
+ * (178 bits) that nobody could present before the key existed. Bounded: the oldest entries go first.
  * Requests that miss while a lookup of the same key is under way wait for that lookup instead of
  * starting their own: when an entry expires under load, every request in flight for that key used to
  * miss at once and queue its own lookup for the pool (with the cache off, each request looks up).
  */
 export class ViewerCache {
-  private readonly known: BoundedTtlMap<CachedKey>;
+  private readonly known: BoundedTtlMap<KeyPrincipal>;
   private readonly misses: BoundedTtlMap<true>;
-  private readonly pending = new Map<string, Promise<CachedKey | null>>();
+  private readonly pending = new Map<string, Promise<KeyPrincipal | null>>();
+  /** Bumped by `forget`: a lookup that started before it must not put back what it read. */
+  private generation = 0;
 
   constructor(
     private readonly ttlMs: number,
@@ -80,31 +58,44 @@ export class ViewerCache {
     this.misses = new BoundedTtlMap(ttlMs, maxEntries);
   }
 
-  /** `load`'s answer for `hash`, shared with every caller that asks while it is under way (cache on only). */
-  lookup(hash: string, load: () => Promise<CachedKey | null>): Promise<CachedKey | null> {
+  /**
+   * `load`'s answer for `hash`, shared with every caller that asks while it is under way, and
+   * remembered (cache on only) unless a key was forgotten meanwhile.
+   */
+  lookup(hash: string, now: number, load: () => Promise<KeyPrincipal | null>): Promise<KeyPrincipal | null> {
     if (this.ttlMs <= 0) return load();
     let pending = this.pending.get(hash);
     if (!pending) {
-      pending = load().finally(() => this.pending.delete(hash));
-      this.pending.set(hash, pending);
+      const generation = this.generation;
+      pending = load().then((found) => {
+        if (generation === this.generation) {
+          if (found) this.known.set(hash, found, now);
+          else this.misses.set(hash, true, now);
+        }
+        return found;
+      });
+      const settled = pending.finally(() => {
+        if (this.pending.get(hash) === settled) this.pending.delete(hash);
+      });
+      this.pending.set(hash, settled);
+      return settled;
     }
     return pending;
   }
 
-  get(hash: string, now: number): CachedKey | undefined {
+  get(hash: string, now: number): KeyPrincipal | undefined {
     return this.known.get(hash, now);
-  }
-
-  set(hash: string, viewer: Viewer, expiresAt: Date | null, now: number): void {
-    this.known.set(hash, Object.freeze({ viewer, expiresAt }), now);
   }
 
   isKnownMiss(hash: string, now: number): boolean {
     return this.misses.get(hash, now) !== undefined;
   }
 
-  setMiss(hash: string, now: number): void {
-    this.misses.set(hash, true, now);
+  /** Drops what this instance remembers of the key with this id (revoked or rotated here). */
+  forget(keyId: string): void {
+    this.generation++;
+    this.pending.clear();
+    this.known.deleteWhere((principal) => principal.keyId === keyId);
   }
 }
 
@@ -123,6 +114,10 @@ class BoundedTtlMap<V> {
     return entry && entry.until > now ? entry.value : undefined;
   }
 
+  deleteWhere(test: (value: V) => boolean): void {
+    for (const [key, entry] of this.entries) if (test(entry.value)) this.entries.delete(key);
+  }
+
   set(key: string, value: V, now: number): void {
     if (this.ttlMs <= 0) return;
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
@@ -130,75 +125,42 @@ class BoundedTtlMap<V> {
   }
 }
 
-/** A copy of the user that belongs to no EntityManager, safe to share between requests. */
-function detachedUser(user: User): User {
-  const copy = new User();
-  Object.assign(copy, { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt, updatedAt: user.updatedAt });
-  return Object.freeze(copy);
-}
+/** Why a key that exists was refused: told to `onRefused` (the audit log), never the key itself. */
+export type KeyRefusal = Readonly<{ keyId: string; reason: 'revoked' | 'expired' }>;
+
+export type ResolveOptions = Readonly<{ cache?: ViewerCache; now?: Date; onRefused?: (refusal: KeyRefusal) => void }>;
 
 /**
- * Looks the key up by its hash (a unique index: one indexed probe, and equality on a hash, so no
- * timing leak of the key), through the cache when one is given. Unknown and expired keys give no viewer.
+ * The viewer for a credential, through the cache when one is given. A credential that is not
+ * well-formed (../api-keys/format.ts) is refused before any lookup; unknown, revoked and expired keys
+ * give no viewer (the last two told to `onRefused`).
  */
-export async function resolveViewer(em: EntityManager, key: string | undefined, cache?: ViewerCache, now = new Date()): Promise<Viewer | null> {
-  // A credential of another shape cannot be one of our keys: refused without a database lookup.
-  if (key === undefined || !KEY_SHAPE.test(key)) return null;
+export async function resolveViewer(em: EntityManager, key: string | undefined, options: ResolveOptions = {}): Promise<Viewer | null> {
+  if (key === undefined || !isWellFormedApiKey(key)) return null;
+  const { cache, now = new Date(), onRefused } = options;
   const hash = hashApiKey(key);
-  const expired = (expiresAt: Date | null) => expiresAt !== null && expiresAt <= now;
   const at = now.getTime();
-  const cached = cache?.get(hash, at);
-  if (cached) return expired(cached.expiresAt) ? null : cached.viewer;
-  if (cache?.isKnownMiss(hash, at)) return null;
-  // Remembered once, by the lookup itself, not again by every request that waited for it.
-  const find = async () => {
-    const found = await findKey(em, hash);
-    if (found) cache?.set(hash, found.viewer, found.expiresAt, at);
-    else cache?.setMiss(hash, at);
-    return found;
-  };
-  const found = cache ? await cache.lookup(hash, find) : await find();
+  let found: KeyPrincipal | null | undefined = cache?.get(hash, at);
+  if (found === undefined) {
+    if (cache?.isKnownMiss(hash, at)) return null;
+    found = cache ? await cache.lookup(hash, at, () => findKeyByHash(em, hash)) : await findKeyByHash(em, hash);
+  }
   if (!found) return null;
-  return expired(found.expiresAt) ? null : found.viewer;
+  if (found.revoked || (found.expiresAt !== null && found.expiresAt <= now)) {
+    onRefused?.({ keyId: found.keyId, reason: found.revoked ? 'revoked' : 'expired' });
+    return null;
+  }
+  return viewerOf(found);
 }
 
-/** One indexed probe by hash; the viewer detached from the EntityManager, so requests can share it. */
-async function findKey(em: EntityManager, hash: string): Promise<CachedKey | null> {
-  let apiKey: ApiKey | null;
-  try {
-    apiKey = await em.findOne(ApiKey, { hash }, { populate: ['user'], strategy: 'joined' });
-  } catch (error) {
-    throw isDatabaseUnavailable(error) ? new DatabaseUnavailableError() : new ApiKeyStoreError(error);
-  }
-  if (!apiKey) return null;
-  return Object.freeze({ viewer: Object.freeze({ user: detachedUser(apiKey.user.getEntity()), apiKeyId: apiKey.id, role: apiKey.role }), expiresAt: apiKey.expiresAt });
-}
+const viewers = new WeakMap<KeyPrincipal, Viewer>();
 
-export type CreatedApiKey = Readonly<{ key: string; apiKey: ApiKey; user: User }>;
-
-/** Creates the user if needed and a new key for them. The plain key is returned once, never stored. */
-export async function createApiKey(
-  em: EntityManager,
-  input: { email: string; label?: string; role?: ApiKeyRoleName; expiresAt?: Date | null },
-): Promise<CreatedApiKey> {
-  const key = generateApiKey();
-  try {
-    return await em.transactional(async (tx) => {
-      // Upsert, so two concurrent first keys for one email still make one user.
-      const fresh = new User();
-      fresh.email = input.email;
-      const user = await tx.upsert(User, fresh, { onConflictFields: ['email'], onConflictAction: 'merge', onConflictMergeFields: ['email'] });
-      const apiKey = tx.create(ApiKey, {
-        user,
-        label: input.label ?? 'default',
-        role: ApiKeyRole[input.role ?? 'read'],
-        hash: hashApiKey(key),
-        expiresAt: input.expiresAt ?? null,
-      });
-      await tx.flush();
-      return Object.freeze({ key, apiKey, user });
-    });
-  } catch (error) {
-    throw isDatabaseUnavailable(error) ? new DatabaseUnavailableError() : new ApiKeyStoreError(error);
+/** One frozen Viewer per cached principal. */
+function viewerOf(principal: KeyPrincipal): Viewer {
+  let viewer = viewers.get(principal);
+  if (!viewer) {
+    viewer = Object.freeze({ apiKeyId: principal.keyId, role: principal.role, user: principal.user, organizationId: principal.organizationId });
+    viewers.set(principal, viewer);
   }
+  return viewer;
 }

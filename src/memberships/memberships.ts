@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { MembershipRole } from '../entities/membership.entity.js';
 import { LastOwnerError, NotAllowedError, NotFoundError, ValidationError } from '../organizations/errors.js';
-import { lockOrganizationFor, type Actor } from '../organizations/organizations.js';
+import { lockOrganizationFor, memberRoleSql, type Actor } from '../organizations/organizations.js';
 import { mayGrant, mayRemove, type Role } from '../organizations/roles.js';
 import { keysetSql, pageWindow, toPage, type Page, type PageArgs } from '../pagination.js';
 import { isUuid } from '../uuid.js';
@@ -32,30 +32,34 @@ function memberFromRow(row: MemberRow): Member {
 }
 
 /** Only a member of the live organization sees its members (a condition on `m`, the membership listed). */
-const VISIBLE_TO_VIEWER = `exists (select 1 from user_organizations v join organizations o on o.id = v.organization_id
-  where v.organization_id = m.organization_id and v.user_id = ? and o.deleted = 0)`;
+function visibleTo(actor: Actor): { sql: string; params: unknown[] } {
+  const member = memberRoleSql(actor);
+  return { sql: `exists (select 1 from organizations o where o.id = m.organization_id and o.deleted = 0 and ${member.sql} is not null)`, params: member.params };
+}
 
 /**
  * One page of a live organization's members, earliest first, for a member of it (anyone else, or a
  * deleted organization, gets an empty page): the member check is part of the query.
  */
-export async function pageMembers(em: EntityManager, viewerId: string, organizationId: string, args: PageArgs): Promise<Page<Member>> {
+export async function pageMembers(em: EntityManager, actor: Actor, organizationId: string, args: PageArgs): Promise<Page<Member>> {
   const window = pageWindow(args);
   const keyset = keysetSql(window, 'm');
+  const visible = visibleTo(actor);
   const rows = await em.execute<MemberRow[]>(
     `select ${MEMBER_COLUMNS} from user_organizations m join users u on u.id = m.user_id
-     where m.organization_id = ? ${keyset.where} and ${VISIBLE_TO_VIEWER}
+     where m.organization_id = ? ${keyset.where} and ${visible.sql}
      ${keyset.orderLimit}`,
-    [organizationId, ...keyset.whereParams, viewerId, ...keyset.limitParams],
+    [organizationId, ...keyset.whereParams, ...visible.params, ...keyset.limitParams],
   );
   return toPage(window, rows, (row) => [new Date(row.created_at), row.id], memberFromRow);
 }
 
 /** How many members the organization has, for a member of it (0 for anyone else). */
-export async function countMembers(em: EntityManager, viewerId: string, organizationId: string): Promise<number> {
+export async function countMembers(em: EntityManager, actor: Actor, organizationId: string): Promise<number> {
+  const visible = visibleTo(actor);
   const [row] = await em.execute<Array<{ n: number }>>(
-    `select count(*)::int as n from user_organizations m where m.organization_id = ? and ${VISIBLE_TO_VIEWER}`,
-    [organizationId, viewerId],
+    `select count(*)::int as n from user_organizations m where m.organization_id = ? and ${visible.sql}`,
+    [organizationId, ...visible.params],
   );
   return row!.n;
 }
@@ -106,7 +110,7 @@ export async function removeMember(em: EntityManager, actor: Actor, organization
     );
     if (!target) throw new NotFoundError('member');
     const member = memberFromRow(target);
-    if (!mayRemove(role, member.role, userId === actor.userId)) throw new NotAllowedError('Only admins and owners may remove others, and only members whose role is at most their own');
+    if (!mayRemove(role, member.role, actor.userId !== null && userId === actor.userId)) throw new NotAllowedError('Only admins and owners may remove others, and only members whose role is at most their own');
     if (member.role === MembershipRole.owner && target.owners <= 1) throw new LastOwnerError();
     await tx.execute('delete from user_organizations where id = ?', [member.id]);
     return member;

@@ -18,19 +18,20 @@ export class ValidationError extends Error {
   }
 }
 
+const NOT_FOUND_MESSAGES = {
+  organization: 'Organization not found: no live organization with this id that you belong to',
+  user: 'User not found: nobody with this e-mail address has an account',
+  member: 'Member not found: this user does not belong to the organization',
+  apiKey: 'API key not found: no key with this id that you may manage',
+} as const;
+
 /**
  * Nothing the caller may see has this id: no such live organization, or the caller is not a member of
- * it (a non-member learns nothing about it), or no such user or member.
+ * it (a non-member learns nothing about it), or no such user, member or API key.
  */
 export class NotFoundError extends Error {
-  constructor(readonly resource: 'organization' | 'user' | 'member') {
-    super(
-      resource === 'organization'
-        ? 'Organization not found: no live organization with this id that you belong to'
-        : resource === 'user'
-          ? 'User not found: nobody with this e-mail address has an account'
-          : 'Member not found: this user does not belong to the organization',
-    );
+  constructor(readonly resource: 'organization' | 'user' | 'member' | 'apiKey') {
+    super(NOT_FOUND_MESSAGES[resource]);
     this.name = 'NotFoundError';
   }
 }

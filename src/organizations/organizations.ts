@@ -1,9 +1,8 @@
 // The organization domain: validate, create, find, rename, delete. Throws domain errors; knows no HTTP or GraphQL.
 import { createHash, randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
-import { Membership, MembershipRole } from '../entities/membership.entity.js';
+import { MembershipRole } from '../entities/membership.entity.js';
 import { ORGANIZATION_NAME_CONSTRAINT, Organization } from '../entities/organization.entity.js';
-import type { User } from '../entities/user.entity.js';
 import { keysetSql, pageWindow, toPage, type Page, type PageArgs } from '../pagination.js';
 import { isUuid } from '../uuid.js';
 import { NotAllowedError, NotFoundError, OrganizationNameTakenError, ValidationError } from './errors.js';
@@ -92,15 +91,18 @@ async function claimIdempotencyKey(
  * Creates the organization and the creator's owner membership in one transaction. A taken name is
  * decided by the unique constraint, so it holds across instances and under races. With an
  * idempotency key, a retry of the same request by the same user returns the organization the first
- * one created, and the same key with another request is a ValidationError.
+ * one created, and the same key with another request is a ValidationError. Only a person can own
+ * an organization: an organization's key cannot create one (NotAllowedError).
  */
 export async function createOrganization(
   em: EntityManager,
-  owner: User,
+  actor: Actor,
   name: string,
   idempotencyKey?: string | null,
   limit: CreateRateLimit = null,
 ): Promise<Organization> {
+  if (actor.userId === null) throw new NotAllowedError("An organization's API key cannot create organizations: use a user's key");
+  const owner = { id: actor.userId };
   validateOrganizationName(name);
   if (idempotencyKey != null) validateIdempotencyKey(idempotencyKey);
   const organizationId = randomUUID();
@@ -185,8 +187,23 @@ function isNameConstraint(error: UniqueConstraintViolationException): boolean {
   return (error as unknown as { constraint?: string }).constraint === ORGANIZATION_NAME_CONSTRAINT;
 }
 
-/** Who acts: a user, through an API key whose role caps the user's role in every organization. */
-export type Actor = Readonly<{ userId: string; keyRole: ApiKeyRole }>;
+/**
+ * Who acts: the API key a request carries. A user's key acts as that user (`userId`), its role capping
+ * the user's role in every organization; an organization's key (`keyOrganizationId`) acts only in that
+ * organization, with its own role. Exactly one of the two is set.
+ */
+export type Actor = Readonly<{ keyId: string; keyRole: ApiKeyRole; userId: string | null; keyOrganizationId: string | null }>;
+
+/**
+ * The actor's stored role in the organization aliased `o` (membership role, or an organization key's
+ * role in its own organization), null where it has none: an SQL expression and its parameters. The
+ * one place that says which organizations a principal belongs to.
+ */
+export function memberRoleSql(actor: Actor): { sql: string; params: unknown[] } {
+  return actor.userId !== null
+    ? { sql: '(select m.role from user_organizations m where m.organization_id = o.id and m.user_id = ?)', params: [actor.userId] }
+    : { sql: '(case when o.id = ?::uuid then ?::int end)', params: [actor.keyOrganizationId, actor.keyRole] };
+}
 
 /**
  * Inside a transaction: locks the live organization's row (so renames, deletes and membership changes
@@ -194,24 +211,25 @@ export type Actor = Readonly<{ userId: string; keyRole: ApiKeyRole }>;
  * actor is not a member: NotFoundError (a non-member learns nothing about it).
  */
 export async function lockOrganizationFor(tx: EntityManager, actor: Actor, organizationId: string): Promise<Role> {
-  if (!isUuid(organizationId)) throw new NotFoundError('organization');
-  const [row] = await tx.execute<Array<{ role: number | null }>>(
-    `select m.role from organizations o left join user_organizations m on m.organization_id = o.id and m.user_id = ?
-     where o.id = ? and o.deleted = 0 for update of o`,
-    [actor.userId, organizationId],
-  );
-  if (!row || row.role === null) throw new NotFoundError('organization');
-  return effectiveRole(row.role, actor.keyRole);
+  const role = await storedRole(tx, actor, organizationId, true);
+  if (role === null) throw new NotFoundError('organization');
+  return effectiveRole(role, actor.keyRole);
 }
 
 /** The actor's role in a live organization (capped by its key), or null when not a member of one. */
 export async function roleIn(em: EntityManager, actor: Actor, organizationId: string): Promise<Role | null> {
+  const role = await storedRole(em, actor, organizationId, false);
+  return role === null ? null : effectiveRole(role, actor.keyRole);
+}
+
+async function storedRole(em: EntityManager, actor: Actor, organizationId: string, lock: boolean): Promise<number | null> {
   if (!isUuid(organizationId)) return null;
-  const [row] = await em.execute<Array<{ role: number }>>(
-    'select m.role from user_organizations m join organizations o on o.id = m.organization_id where m.user_id = ? and o.id = ? and o.deleted = 0',
-    [actor.userId, organizationId],
+  const member = memberRoleSql(actor);
+  const [row] = await em.execute<Array<{ role: number | null }>>(
+    `select ${member.sql} as role from organizations o where o.id = ? and o.deleted = 0${lock ? ' for update of o' : ''}`,
+    [...member.params, organizationId],
   );
-  return row ? effectiveRole(row.role, actor.keyRole) : null;
+  return row?.role ?? null;
 }
 
 const WHO = { [MembershipRole.owner]: 'owners', [MembershipRole.admin]: 'admins and owners', [MembershipRole.user]: 'members' } as const;
@@ -262,31 +280,34 @@ export async function deleteOrganization(em: EntityManager, actor: Actor, organi
   });
 }
 
-/** The organization, or null when it does not exist, is deleted, or the user is not a member. */
-export async function findOrganizationForMember(em: EntityManager, userId: string, organizationId: string): Promise<Organization | null> {
-  if (!isUuid(organizationId)) return null;
-  const membership = await em.findOne(
-    Membership,
-    { user: userId, organization: { id: organizationId, deleted: 0 } },
-    { populate: ['organization'] },
-  );
-  return membership ? membership.organization.getEntity() : null;
+/** The organization, or null when it does not exist, is deleted, or the actor is not a member. */
+export async function findOrganizationForMember(em: EntityManager, actor: Actor, organizationId: string): Promise<Organization | null> {
+  const row = await organizationWithRole(em, actor, organizationId);
+  return row && row.role !== null ? organizationFromRow(row) : null;
 }
 
 export type OrganizationAccess = 'MEMBER' | 'NOT_MEMBER' | 'NOT_FOUND';
 
 /**
- * How a user stands with an organization: member, not a member, or no such live organization. Without
- * a user (`null`) only NOT_FOUND is told, or null: whether a live organization has this id is what the
+ * How an actor stands with an organization: member, not a member, or no such live organization. Without
+ * an actor (`null`) only NOT_FOUND is told, or null: whether a live organization has this id is what the
  * REST contract's TR-Organization check tells anyone (upstream answers 404 before credentials).
  */
-export async function organizationAccess(em: EntityManager, userId: string | null, organizationId: string): Promise<OrganizationAccess | null> {
-  if (!isUuid(organizationId)) return 'NOT_FOUND';
-  const organization = await em.findOne(Organization, { id: organizationId, deleted: 0 }, { fields: ['id'] });
-  if (!organization) return 'NOT_FOUND';
-  if (userId === null) return null;
-  const memberships = await em.count(Membership, { user: userId, organization: organizationId });
-  return memberships > 0 ? 'MEMBER' : 'NOT_MEMBER';
+export async function organizationAccess(em: EntityManager, actor: Actor | null, organizationId: string): Promise<OrganizationAccess | null> {
+  const row = await organizationWithRole(em, actor, organizationId);
+  if (!row) return 'NOT_FOUND';
+  if (actor === null) return null;
+  return row.role !== null ? 'MEMBER' : 'NOT_MEMBER';
+}
+
+async function organizationWithRole(em: EntityManager, actor: Actor | null, organizationId: string): Promise<(OrganizationRow & { role: number | null }) | null> {
+  if (!isUuid(organizationId)) return null;
+  const member = actor ? memberRoleSql(actor) : { sql: 'null::int', params: [] };
+  const [row] = await em.execute<Array<OrganizationRow & { role: number | null }>>(
+    `select o.*, ${member.sql} as role from organizations o where o.id = ? and o.deleted = 0`,
+    [...member.params, organizationId],
+  );
+  return row ?? null;
 }
 
 /**

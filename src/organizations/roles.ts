@@ -15,6 +15,8 @@ export const REQUIRED_ROLE = Object.freeze({
   delete: MembershipRole.owner,
   /** Add a member (with a role at most the caller's), remove one (whose role is at most the caller's). */
   manageMembers: MembershipRole.admin,
+  /** Create, list, revoke and rotate API keys (of the organization, or one's own): see the key rules below. */
+  manageKeys: MembershipRole.admin,
 } satisfies Record<string, Role>);
 
 export type OrganizationAction = keyof typeof REQUIRED_ROLE;
@@ -37,6 +39,16 @@ export const mayGrant = (caller: Role, granted: Role) => allows(caller, 'manageM
 
 /** Removing: anyone may leave; otherwise an admin removes users and admins, an owner anyone. */
 export const mayRemove = (caller: Role, target: Role, self: boolean) => self || (allows(caller, 'manageMembers') && target <= caller);
+
+/**
+ * A new key (or a rotated key's successor): the caller may manage keys and the key's role is at most
+ * the caller's. The caller's role is its role where the key will act: in the organization for an
+ * organization's key, its own key's role for a user's key.
+ */
+export const mayCreateKey = (caller: Role, keyRole: Role) => allows(caller, 'manageKeys') && keyRole <= caller;
+
+/** Revoking: a key may always revoke itself; otherwise the caller manages keys and the key's role is at most the caller's. */
+export const mayRevokeKey = (caller: Role, keyRole: Role, self: boolean) => self || (allows(caller, 'manageKeys') && keyRole <= caller);
 
 export const ROLE_NAMES = Object.freeze({ [MembershipRole.owner]: 'OWNER', [MembershipRole.admin]: 'ADMIN', [MembershipRole.user]: 'USER' } as const);
 export type RoleName = (typeof ROLE_NAMES)[Role];

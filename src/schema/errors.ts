@@ -32,11 +32,11 @@ builder.objectType(ValidationError, {
 
 builder.objectType(NotFoundError, {
   name: 'NotFoundError',
-  description: 'Nothing you may see has this id: no such live organization (or you are not a member of it), user or member.',
+  description: 'Nothing you may see has this id: no such live organization (or you are not a member of it), user, member or API key.',
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof NotFoundError,
   fields: (t) => ({
-    resource: t.string({ description: 'What was not found: `organization`, `user` or `member`.', resolve: (error) => error.resource }),
+    resource: t.string({ description: 'What was not found: `organization`, `user`, `member` or `apiKey`.', resolve: (error) => error.resource }),
   }),
 });
 

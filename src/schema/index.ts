@@ -5,6 +5,7 @@ import './errors.js';
 import './organization.js';
 import './memberships.js';
 import './viewer.js';
+import './api-keys.js';
 
 export const schema = builder.toSchema();
 

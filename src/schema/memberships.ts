@@ -1,6 +1,7 @@
 // Members of an organization: the `members` connection, `addMember` and `removeMember`.
 import { addMember, countMembers, pageMembers, removeMember, type Member } from '../memberships/memberships.js';
 import { LastOwnerError, NotAllowedError, NotFoundError, ValidationError } from '../organizations/errors.js';
+import type { Actor } from '../organizations/organizations.js';
 import { ROLE_NAMES, roleFromName } from '../organizations/roles.js';
 import { PAGE } from '../pagination.js';
 import { builder } from './builder.js';
@@ -37,8 +38,9 @@ builder.objectField(OrganizationType, 'members', (t) =>
         `The members, earliest first, a page at a time (${PAGE.default} unless \`first\` or \`last\` says otherwise, at most ${PAGE.max}); ` +
         'visible to members of the organization only (anyone else gets an empty page).',
       resolve: async (organization, args, { em, viewer }) => {
-        if (!viewer) return { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null }, organizationId: organization.id, viewerId: null };
-        return { ...(await connectionPage(() => pageMembers(em, viewer.user.id, organization.id, args))), organizationId: organization.id, viewerId: viewer.user.id };
+        if (!viewer) return { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null }, organizationId: organization.id, actor: null };
+        const actor = actorOf(viewer);
+        return { ...(await connectionPage(() => pageMembers(em, actor, organization.id, args))), organizationId: organization.id, actor };
       },
     },
     {
@@ -47,8 +49,8 @@ builder.objectField(OrganizationType, 'members', (t) =>
         totalCount: c.int({
           description: 'How many members the organization has (counted only when asked for; 0 for a non-member).',
           resolve: (connection, _args, { em }) => {
-            const { organizationId, viewerId } = connection as unknown as { organizationId: string; viewerId: string | null };
-            return viewerId ? countMembers(em, viewerId, organizationId) : 0;
+            const { organizationId, actor } = connection as unknown as { organizationId: string; actor: Actor | null };
+            return actor ? countMembers(em, actor, organizationId) : 0;
           },
         }),
       }),

@@ -21,7 +21,12 @@ import { rateLimited, unauthenticated } from './errors.js';
 /** The viewer as the domain's actor; mutations need one (UNAUTHENTICATED otherwise). */
 export function actorOf(viewer: Viewer | null): Actor {
   if (!viewer) throw unauthenticated();
-  return { userId: viewer.user.id, keyRole: viewer.role };
+  return maybeActor(viewer)!;
+}
+
+/** The viewer as the domain's actor, or null when the request is not authenticated. */
+export function maybeActor(viewer: Viewer | null): Actor | null {
+  return viewer && { keyId: viewer.apiKeyId, keyRole: viewer.role, userId: viewer.user?.id ?? null, keyOrganizationId: viewer.organizationId };
 }
 
 export const OrganizationRoleEnum = builder.enumType('OrganizationRole', {
@@ -84,16 +89,15 @@ builder.mutationField('createOrganization', (t) =>
   t.field({
     type: Organization,
     description:
-      'Create a new organization. The authenticated user who creates the organization will be the default owner of the organization. Creates are limited per user (by default 30 at once, then 60 a minute); over the limit the mutation fails with `extensions.code: "RATE_LIMITED"` and `extensions.retryAfterSeconds` (HTTP 429, `Retry-After`) and creates nothing.',
+      'Create a new organization. The authenticated user who creates the organization will be the default owner of the organization (an organization\'s API key cannot create one: NotAllowedError). Creates are limited per user (by default 30 at once, then 60 a minute); over the limit the mutation fails with `extensions.code: "RATE_LIMITED"` and `extensions.retryAfterSeconds` (HTTP 429, `Retry-After`) and creates nothing.',
     args: { input: t.arg({ type: CreateOrganizationInput, required: true }) },
     errors: {
-      types: [OrganizationNameTakenError, ValidationError],
+      types: [OrganizationNameTakenError, ValidationError, NotAllowedError],
       union: { name: 'CreateOrganizationResult' },
     },
     resolve: async (_root, { input }, { em, viewer, createRateLimit }) => {
-      if (!viewer) throw unauthenticated();
       try {
-        return await createOrganization(em, viewer.user, input.name, input.idempotencyKey, createRateLimit);
+        return await createOrganization(em, actorOf(viewer), input.name, input.idempotencyKey, createRateLimit);
       } catch (error) {
         throw error instanceof RateLimitedError ? rateLimited(error) : error;
       }
@@ -107,7 +111,7 @@ builder.queryField('organization', (t) =>
     nullable: true,
     description: 'The organization with this id, if the viewer is a member of it; otherwise null.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, { em, viewer }) => (viewer ? findOrganizationForMember(em, viewer.user.id, String(id)) : null),
+    resolve: (_root, { id }, { em, viewer }) => (viewer ? findOrganizationForMember(em, actorOf(viewer), String(id)) : null),
   }),
 );
 
@@ -127,7 +131,7 @@ builder.queryField('organizationAccess', (t) =>
     description:
       "Whether the viewer may act in the organization with this id (what the REST API's TR-Organization header checks). Without authentication it is NOT_FOUND when no live organization has this id, and null otherwise.",
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, { em, viewer }) => organizationAccess(em, viewer?.user.id ?? null, String(id)),
+    resolve: (_root, { id }, { em, viewer }) => organizationAccess(em, maybeActor(viewer), String(id)),
   }),
 );
 

@@ -39,7 +39,7 @@ builder.queryField('viewer', (t) =>
   t.field({
     type: User,
     nullable: true,
-    description: 'The user the API key belongs to; null when the request is not authenticated.',
+    description: "The user the API key belongs to; null when the request is not authenticated, or authenticated by an organization's key (which belongs to no user).",
     resolve: (_root, _args, { viewer }) => viewer?.user ?? null,
   }),
 );

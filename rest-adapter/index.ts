@@ -12,6 +12,7 @@ import { isJsonContentType, decodeBody } from './body.js';
 import { HANDLERS, type Run } from './handlers.js';
 import { prepareRestDocuments, type RestOperationName } from './operation.js';
 import { parsePathUuid } from './path-uuid.js';
+import { readQuery } from './query.js';
 import { CONTRACT_ERRORS, errorCodeResponse, ORGANIZATION_ACCESS_RESPONSES, roleNumber, type ContractResponse, type GraphQLMember } from './responses.js';
 import { resolve, type Check, type Match } from './routes.js';
 
@@ -87,13 +88,14 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
     const data = await run('RestCallerInOrganization', { organizationId });
     const access = data.organizationAccess as 'MEMBER' | 'NOT_MEMBER' | 'NOT_FOUND' | null;
     if (access === 'NOT_FOUND') throw new Answer(ORGANIZATION_ACCESS_RESPONSES.NOT_FOUND);
-    if (data.viewer && access === 'NOT_MEMBER') throw new Answer(ORGANIZATION_ACCESS_RESPONSES.NOT_MEMBER);
+    // A key of another organization is signed in but has no `viewer` user: 403 all the same.
+    if (signedIn && access === 'NOT_MEMBER') throw new Answer(ORGANIZATION_ACCESS_RESPONSES.NOT_MEMBER);
     const role = data.organization?.viewerRole as GraphQLMember['role'] | null | undefined;
     return { signedIn, organizationId, role: role ? roleNumber(role) : null };
   }
 
   /** One of the route's checks (routes.ts); throws the contract's answer when it fails. */
-  function check(name: Check, request: Request, match: Match, caller: Caller, uuids: Record<string, string>): void {
+  function check(name: Check, request: Request, url: URL, match: Match, caller: Caller, uuids: Record<string, string>, query: Record<string, unknown>): void {
     const fail = (response: ContractResponse) => {
       throw new Answer(response);
     };
@@ -122,6 +124,12 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
       case 'sameOrganization':
         if (uuids.organizationId !== caller.organizationId) fail(ORGANIZATION_ACCESS_RESPONSES.NOT_MEMBER);
         return;
+      case 'query': {
+        const read = readQuery(url.searchParams, match.route.query ?? {});
+        if ('message' in read) fail({ status: 400, body: { message: read.message } });
+        else Object.assign(query, read.values);
+        return;
+      }
     }
   }
 
@@ -142,7 +150,8 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
     if ('allow' in found) return CONTRACT_ERRORS.methodNotAllowed(found.allow);
     const { route: spec } = found.match;
     const uuids: Record<string, string> = {};
-    for (const name of spec.checks) check(name, request, found.match, caller!, uuids);
+    const query: Record<string, unknown> = {};
+    for (const name of spec.checks) check(name, request, url, found.match, caller!, uuids, query);
     // The body last: every check above answers before a malformed body does.
     let body: Record<string, unknown> = {};
     if (spec.body) {
@@ -150,7 +159,7 @@ export function useRestAdapter(options: RestAdapterOptions): Plugin {
       if ('refused' in decoded) return decoded.refused;
       body = decoded.fields;
     }
-    return HANDLERS[spec.handler]({ request, url, run, uuids, body, organizationId: caller?.organizationId ?? null });
+    return HANDLERS[spec.handler]({ request, url, run, uuids, query, body, organizationId: caller?.organizationId ?? null });
   }
 
   return {

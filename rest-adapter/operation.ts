@@ -2,13 +2,13 @@
 import { parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 
 const ORGANIZATION_FIELDS = 'id name createdAt updatedAt registerable deleted partnerConfiguration';
+const API_KEY_FIELDS = 'id name role createdAt updatedAt';
 
 // One operation per document, so each is validated, cached and logged on its own.
 export const REST_OPERATIONS = {
   /** Upstream's auth middleware for TR-Organization: does it name a live organization, and the caller's role there. */
   RestCallerInOrganization: /* GraphQL */ `
   query RestCallerInOrganization($organizationId: ID!) {
-    viewer { id }
     organizationAccess(id: $organizationId)
     organization(id: $organizationId) { viewerRole }
   }`,
@@ -56,6 +56,42 @@ export const REST_OPERATIONS = {
   RestRemoveMember: /* GraphQL */ `
   mutation RestRemoveMember($input: RemoveMemberInput!) {
     removeMember(input: $input) {
+      __typename
+      ... on Error { message }
+      ... on NotFoundError { resource }
+    }
+  }`,
+  RestCreateApiKey: /* GraphQL */ `
+  mutation RestCreateApiKey($input: CreateApiKeyInput!) {
+    createApiKey(input: $input) {
+      __typename
+      ... on CreatedApiKey { secret }
+      ... on Error { message }
+      ... on ValidationError { field }
+      ... on NotFoundError { resource }
+    }
+  }`,
+  RestOrganizationApiKeys: /* GraphQL */ `
+  query RestOrganizationApiKeys($id: ID!, $first: Int!, $after: String) {
+    organization(id: $id) {
+      apiKeys(first: $first, after: $after) {
+        edges { node { ${API_KEY_FIELDS} } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }`,
+  RestUserApiKeys: /* GraphQL */ `
+  query RestUserApiKeys($after: String) {
+    viewer {
+      apiKeys(first: 100, after: $after) {
+        edges { node { ${API_KEY_FIELDS} } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }`,
+  RestRevokeApiKey: /* GraphQL */ `
+  mutation RestRevokeApiKey($id: ID!, $organizationId: ID, $scope: ApiKeyScope) {
+    revokeApiKey(id: $id, organizationId: $organizationId, scope: $scope) {
       __typename
       ... on Error { message }
       ... on NotFoundError { resource }

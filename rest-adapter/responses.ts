@@ -122,6 +122,25 @@ export function toSlimUser(member: GraphQLMember, org: GraphQLOrganization) {
   };
 }
 
+export type GraphQLApiKey = { id: string; name: string; role: 'READ' | 'ADMIN' | 'OWNER'; createdAt: string; updatedAt: string };
+
+const KEY_ROLE_NUMBERS = { READ: 0, ADMIN: 1, OWNER: 2 } as const;
+export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+
+/** Upstream's ApiKeyRespBody (models.rs:4938-4965), in its order; this gateway has no key restrictions, so both lists are null. */
+export function toApiKeyRespBody(key: GraphQLApiKey, organizationId: string) {
+  return {
+    id: key.id,
+    organization_id: organizationId,
+    name: key.name,
+    role: KEY_ROLE_NUMBERS[key.role],
+    organization_ids: null,
+    dataset_ids: null,
+    created_at: key.createdAt,
+    updated_at: key.updatedAt,
+  };
+}
+
 /** The error members of every result union, as the contract answers them (the same on every route). */
 export const ERROR_MEMBER_RESPONSES: Record<string, (error: { message: string; field?: string; resource?: string }) => ContractResponse> = {
   OrganizationNameTakenError: (error) => message(400, error.message),

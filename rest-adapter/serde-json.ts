@@ -317,9 +317,10 @@ export function readCreateOrganization(bytes: Uint8Array): { name: string } | Se
 /**
  * A struct as serde derives it: its name (for `expected struct …`) and fields in declaration order.
  * `string` is a JSON string (`Option<String>` when not required: null or absent is undefined); `object`
- * is any JSON object (null or absent is undefined; anything else `invalid type: …, expected a map`).
+ * is any JSON object (null or absent is undefined; anything else `invalid type: …, expected a map`);
+ * `i32` a JSON integer in i32's range; `array` any JSON array (its elements are the handler's business).
  */
-export type StructSpec = Readonly<{ name: string; fields: Readonly<Record<string, Readonly<{ type: 'string' | 'object'; required: boolean }>>> }>;
+export type StructSpec = Readonly<{ name: string; fields: Readonly<Record<string, Readonly<{ type: 'string' | 'object' | 'i32' | 'array'; required: boolean }>>> }>;
 
 export const CREATE_ORGANIZATION: StructSpec = { name: 'CreateOrganizationReqPayload', fields: { name: { type: 'string', required: true } } };
 
@@ -349,6 +350,22 @@ export function readStruct(bytes: Uint8Array, spec: StructSpec): { fields: Recor
         if (v !== 0x22) throw reader.invalidType('a string');
         reader.index++;
         values[key] = reader.string();
+      } else if (field.type === 'i32') {
+        if (v !== 0x2d && !(v >= 0x30 && v <= 0x39)) throw reader.invalidType('i32');
+        const start = reader.index;
+        const text = reader.number();
+        if (/[.eE]/.test(text)) {
+          reader.index = start;
+          throw reader.invalidType('i32');
+        }
+        const value = Number(text);
+        if (!Number.isSafeInteger(value) || value < -(2 ** 31) || value > 2 ** 31 - 1) throw reader.error('Data error in JSON', `invalid value: integer \`${text}\`, expected i32`);
+        values[key] = value;
+      } else if (field.type === 'array') {
+        if (v !== 0x5b) throw reader.invalidType('a sequence');
+        const start = reader.index;
+        reader.ignoreValue(1);
+        values[key] = JSON.parse(utf8.decode(bytes.subarray(start, reader.index)));
       } else {
         if (v !== 0x7b) throw reader.invalidType('a map');
         const start = reader.index;

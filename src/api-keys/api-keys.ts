@@ -174,7 +174,7 @@ function validateName(name: string): void {
 
 function validateExpiry(expiresAt: Date | null | undefined, now: Date): void {
   if (expiresAt == null) return;
-  if (Number.isNaN(expiresAt.getTime()) || expiresAt <= now) throw new ValidationError('expiresAt', 'expiresAt must lie in the future');
+  if (Number.isNaN(expiresAt.getTime()) || expiresAt <= now) throw new ValidationError('expiresAt', 'The expiry must lie in the future');
 }
 
 type Insert = { userId: string | null; organizationId: string | null; createdById: string | null; name: string; role: Role; expiresAt: Date | null };

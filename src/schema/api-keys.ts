@@ -68,6 +68,7 @@ export const ApiKeyType = builder.objectRef<ApiKeyRecord>('ApiKey').implement({
     }),
     status: t.field({ type: ApiKeyStatusEnum, resolve: (key) => keyStatus(key) }),
     createdAt: t.field({ type: 'DateTime', resolve: (key) => key.createdAt }),
+    updatedAt: t.field({ type: 'DateTime', description: 'When it was made, revoked or rotated (not when it was used).', resolve: (key) => key.updatedAt }),
     expiresAt: t.field({ type: 'DateTime', nullable: true, description: 'Null: never.', resolve: (key) => key.expiresAt }),
     lastUsedAt: t.field({
       type: 'DateTime',

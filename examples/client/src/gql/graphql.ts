@@ -17,6 +17,7 @@ export type CreateOrganizationMutationVariables = Exact<{
 
 
 export type CreateOrganizationMutation = { createOrganization:
+    | { __typename: 'NotAllowedError', message: string }
     | { __typename: 'Organization', id: string, name: string, createdAt: string }
     | { __typename: 'OrganizationNameTakenError', message: string }
     | { __typename: 'ValidationError', message: string }

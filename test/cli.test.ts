@@ -80,7 +80,32 @@ describe('create-api-key', () => {
     expect(result.stdout).toMatch(/expires \d{4}-\d{2}-\d{2}T/);
   });
 
+  it('lists and revokes keys, and makes organization keys, with the server not running', async () => {
+    const made = await cli(['create-api-key', '--email', 'lister@example.com', '--name', 'first', '--role', 'owner'], { ...dbEnv, LOG_LEVEL: 'info' });
+    expect(made.code).toBe(0);
+    // The audit line goes to stderr (stdout is the answer): ids only.
+    const audit = JSON.parse(made.stderr.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(audit).toMatchObject({ audit: 'api_key.created', via: 'cli', actingKeyId: null, keyId: expect.any(String) });
+    expect(made.stderr).not.toContain(lastLine(made.stdout));
+    const listed = await cli(['list-api-keys', '--email', 'lister@example.com', '--json'], dbEnv);
+    const keys = JSON.parse(listed.stdout) as Array<{ id: string; name: string; role: string; scope: string; status: string }>;
+    expect(keys).toEqual([expect.objectContaining({ id: audit.keyId, name: 'first', role: 'owner', scope: 'user', status: 'active' })]);
+    const nobody = await cli(['list-api-keys', '--email', 'nobody@example.com'], dbEnv);
+    expect(nobody.stdout).toBe('No API keys.\n');
+    const revoked = await cli(['revoke-api-key', '--id', keys[0]!.id], dbEnv);
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse((await cli(['list-api-keys', '--email', 'lister@example.com', '--json'], dbEnv)).stdout)[0]).toMatchObject({ status: 'revoked', revokedAt: expect.any(String) });
+    const missing = await cli(['create-api-key', '--organization', '3f0c0e8e-2a4e-4b8a-9d3c-0c7d1f1e2a3b'], dbEnv);
+    expect(missing).toMatchObject({ code: 1, stdout: '' });
+    expect(missing.stderr).toContain('Organization not found');
+  });
+
   it.each([
+    [['create-api-key', '--email', 'a@b.c', '--organization', '3f0c0e8e-2a4e-4b8a-9d3c-0c7d1f1e2a3b'], /one of them/],
+    [['create-api-key', '--organization', 'acme'], /--organization must be an organization id/],
+    [['list-api-keys'], /list-api-keys needs --email <email> or --organization <id>/],
+    [['revoke-api-key'], /revoke-api-key needs --id/],
+    [['revoke-api-key', '--id', 'nope'], /revoke-api-key needs --id <key id> \(a UUID/],
     [['create-api-key'], /needs --email/],
     [['create-api-key', '--email', 'not-an-email'], /needs --email/],
     [['create-api-key', '--email', 'a@b.c', '--role', 'root'], /--role must be read, admin or owner, got "root"/],

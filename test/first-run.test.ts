@@ -75,6 +75,34 @@ describe.skipIf(usingPostgres)('first run on an embedded data directory (embedde
     }
   });
 
+  it('lists, revokes (refused by the running server at once) and makes organization keys while the server runs', async () => {
+    const { stdout } = await cli(['create-api-key', '--email', 'keys@example.com', '--role', 'owner', '--name', 'laptop']);
+    const key = keyFrom(stdout);
+    const created = await postJson(server.url, '/api/organization', { authorization: `Bearer ${key}` }, { name: 'CLI keys' });
+    const organizationId = (created as { body: { id: string } }).body.id;
+    const orgKeyRun = await cli(['create-api-key', '--organization', organizationId, '--role', 'admin', '--name', 'deploy']);
+    const orgKey = keyFrom(orgKeyRun.stdout);
+    expect(orgKey).toMatch(/^tro_[0-9A-Za-z]{36}$/);
+    expect(orgKeyRun.stdout).toContain(`for organization ${organizationId} (it acts only there)`);
+    const read = await fetch(`${server.url}/api/organization/${organizationId}`, { headers: { authorization: `Bearer ${orgKey}`, 'tr-organization': organizationId } });
+    expect(read.status).toBe(200);
+
+    const listed = await cli(['list-api-keys', '--email', 'keys@example.com', '--json']);
+    const [laptop] = JSON.parse(listed.stdout) as Array<{ id: string; name: string; status: string; hint: string; lastUsedAt: string | null }>;
+    expect(laptop).toMatchObject({ name: 'laptop', status: 'active', hint: `tru_…${key.slice(-4)}` });
+    expect(listed.stdout).not.toContain(key);
+    const table = await cli(['list-api-keys', '--organization', organizationId]);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+ROLE\s+SCOPE\s+STATUS\s+HINT\s+CREATED\s+EXPIRES\s+LAST USED$/);
+    expect(table.stdout).toMatch(/deploy\s+admin\s+organization\s+active\s+tro_…/);
+
+    const revoked = await cli(['revoke-api-key', '--id', laptop!.id]);
+    expect(revoked.stdout).toContain(`Revoked API key "laptop" (id ${laptop!.id}`);
+    // The server was told through its socket: refused now, not after the cache's lifetime.
+    const refused = await postJson(server.url, '/api/organization', { authorization: `Bearer ${key}` }, { name: 'After revoke' });
+    expect(refused).toMatchObject({ status: 401, body: { message: 'Unauthorized' } });
+    await expect(cli(['revoke-api-key', '--id', '3f0c0e8e-2a4e-4b8a-9d3c-0c7d1f1e2a3b'])).rejects.toMatchObject({ code: 1, stderr: 'API key not found: no key with this id that you may manage\n' });
+  });
+
   it('keeps everything across a restart, and no longer asks for a first key', async () => {
     const { stdout } = await cli(['create-api-key', '--email', 'restart@example.com']);
     const key = keyFrom(stdout);

@@ -59,10 +59,10 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
 
 export type AppOptions = Readonly<{ orm: MikroORM; config: AppConfig; logger: Logger; tracing?: Tracing }>;
 
-const EXAMPLE_OPERATION = `# Create an API key in another terminal (this server keeps running):
+export const EXAMPLE_OPERATION = `# Create an API key in another terminal (this server keeps running):
 #   npm run --silent cli -- create-api-key --email you@example.com --role owner
 #   (installed as a package: npx trieve-gateway create-api-key --email you@example.com --role owner)
-# then put it in the Headers pane below: {"Authorization": "Bearer tr-..."}
+# then put it in the Headers pane below: {"Authorization": "Bearer tru_..."}
 
 mutation CreateOrganization {
   createOrganization(input: { name: "My organization" }) {
@@ -95,6 +95,29 @@ mutation AddMember {
     ... on Membership { role user { id email } }
     ... on Error { message }
   }
+}
+
+# An organization's key (acts only there; its secret is shown this once), then the keys and their last use.
+mutation CreateOrganizationKey {
+  createApiKey(input: { organizationId: "ORGANIZATION_ID", name: "ci", role: READ }) {
+    __typename
+    ... on CreatedApiKey { secret apiKey { id hint status } }
+    ... on Error { message }
+  }
+}
+
+query ApiKeys {
+  viewer { apiKeys { edges { node { id name role scope status hint lastUsedAt } } } }
+  organization(id: "ORGANIZATION_ID") { apiKeys { edges { node { id name role status hint lastUsedAt } } } }
+}
+
+# Paste a key id from ApiKeys in place of KEY_ID: rotate (the old key works for the grace period) or revoke.
+mutation RotateApiKey {
+  rotateApiKey(input: { id: "KEY_ID", gracePeriodSeconds: 3600 }) { __typename ... on CreatedApiKey { secret apiKey { id } } ... on Error { message } }
+}
+
+mutation RevokeApiKey {
+  revokeApiKey(id: "KEY_ID") { __typename ... on ApiKey { id status revokedAt } ... on Error { message } }
 }
 
 mutation DeleteOrganization {
@@ -219,7 +242,7 @@ export function createApp({ orm, config, logger, tracing }: AppOptions): App {
       ...(tracing?.plugins ?? []),
       useRequestIdHeader(),
       ...(graphiql
-        ? [useGraphiQLPage('/graphql', { title: 'Trieve organization gateway', defaultQuery: EXAMPLE_OPERATION, headers: JSON.stringify({ Authorization: 'Bearer tr-paste-your-api-key-here' }) })]
+        ? [useGraphiQLPage('/graphql', { title: 'Trieve organization gateway', defaultQuery: EXAMPLE_OPERATION, headers: JSON.stringify({ Authorization: 'Bearer tru_paste-your-api-key-here' }) })]
         : []),
       useRequestObservation(logger, metrics),
       ...hardeningPlugins(config.graphqlMaxBodyBytes),

@@ -96,9 +96,15 @@ export async function createTestEnv(options: Partial<AppConfig> = {}): Promise<T
       await app.close();
       await db.close();
       await scratch?.drop();
+      // Every suite's log output, checked: nothing shaped like a key or a key's hash was ever logged.
+      const leaked = logLines.filter((line) => SECRET_SHAPES.test(line));
+      if (leaked.length > 0) throw new Error(`a key or key hash reached the log:\n${leaked.slice(0, 3).join('\n')}`);
     },
   });
 }
+
+/** Anything shaped like an API key (either format) or a SHA-256 hex digest. */
+export const SECRET_SHAPES = /tr[uo]_[0-9A-Za-z]{36}|tr-[A-Za-z0-9]{32}|\b[0-9a-f]{64}\b/;
 
 export const CREATE_ORGANIZATION = `
   mutation Create($name: String!) {

@@ -5,12 +5,21 @@ import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { createApiKey } from '../src/auth/api-keys.js';
 import { initORM, type Database } from '../src/db/orm.js';
-import { createScratchDatabase } from './helpers.js';
+import { createScratchDatabase, SECRET_SHAPES } from './helpers.js';
 
 /** The CLI from the sources (tsx's loader), so `npm test` tests what is checked in, not a stale build. */
 export const CLI = [process.execPath, '--import', 'tsx', path.resolve('src/cli.ts')] as const;
 
 export type ServerProcess = Readonly<{ url: string; child: ChildProcess; exited: Promise<number | null>; output(): string }>;
+
+/** Every server process this test file started: after its tests, their whole output is checked for keys and hashes. */
+const outputs: Array<() => string> = [];
+afterAll(() => {
+  for (const output of outputs) {
+    const leaked = output().split('\n').filter((line) => SECRET_SHAPES.test(line));
+    if (leaked.length > 0) throw new Error(`a key or key hash reached a server's output:\n${leaked.slice(0, 3).join('\n')}`);
+  }
+});
 
 /** `detached`: the server leads a process group of its own (signal it and its workers with `process.kill(-pid)`). */
 export async function startServerProcess(env: Record<string, string | undefined>, { detached = false } = {}): Promise<ServerProcess> {
@@ -26,6 +35,7 @@ export async function startServerProcess(env: Record<string, string | undefined>
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   if (!pattern.test(output)) throw new Error(`server did not start:\n${output}`);
+  outputs.push(() => output);
   return Object.freeze({ url: pattern.exec(output)![1]!, child, exited, output: () => output });
 }
 

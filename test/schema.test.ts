@@ -26,3 +26,10 @@ it('exposes the documented operations', () => {
   expect(sdl).toContain('organization(id: ID!): Organization');
   expect(sdl).toContain('viewer: User');
 });
+
+it("GraphiQL's example operations fit the schema", async () => {
+  const { parse, validate } = await import('graphql');
+  const { EXAMPLE_OPERATION } = await import('../src/app.js');
+  const { schema } = await import('../src/schema/index.js');
+  expect(validate(schema, parse(EXAMPLE_OPERATION)).map((error) => error.message)).toEqual([]);
+});

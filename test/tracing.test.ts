@@ -42,6 +42,9 @@ let receiverUrl: string;
 const payloads: string[] = [];
 let server: ServerProcess;
 let key: string;
+/** An owner's key, and every key secret made during the run: none may reach a span, a log line or /metrics. */
+let ownerKey: string;
+const secrets: string[] = [];
 let dataDir: string;
 let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
 
@@ -76,6 +79,8 @@ beforeAll(async () => {
   const db = await initORM(config, { migrate: true });
   try {
     key = (await createApiKey(db.orm.em.fork(), { email })).key;
+    ownerKey = (await createApiKey(db.orm.em.fork(), { email, role: 'owner' })).key;
+    secrets.push(key, ownerKey);
   } finally {
     await db.close();
   }
@@ -150,10 +155,41 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
     }
   });
 
-  it('exports no key, key hash, e-mail, organization name, idempotency key or SQL value', () => {
+  it('makes, lists, rotates, revokes and refuses keys over GraphQL and REST (for the check below)', async () => {
+    const make = await postJson(server.url, '/graphql', { authorization: `Bearer ${ownerKey}` }, {
+      query: 'mutation { createApiKey(input: { name: "traced", role: ADMIN }) { ... on CreatedApiKey { secret apiKey { id } } } }',
+    });
+    const made = (make as { body: { data: { createApiKey: { secret: string; apiKey: { id: string } } } } }).body.data.createApiKey;
+    secrets.push(made.secret);
+    const rotate = await postJson(server.url, '/graphql', { authorization: `Bearer ${made.secret}` }, {
+      query: 'mutation ($id: ID!) { rotateApiKey(input: { id: $id, gracePeriodSeconds: 0 }) { ... on CreatedApiKey { secret apiKey { id } } } }',
+      variables: { id: made.apiKey.id },
+    });
+    const successor = (rotate as { body: { data: { rotateApiKey: { secret: string; apiKey: { id: string } } } } }).body.data.rotateApiKey;
+    secrets.push(successor.secret);
+    const org = await postJson(server.url, '/api/organization', { authorization: `Bearer ${ownerKey}` }, { name: `Traced keys ${tag}` });
+    const organizationId = (org as { body: { id: string } }).body.id;
+    const orgKey = await postJson(server.url, '/api/organization/api_key', { authorization: `Bearer ${ownerKey}`, 'tr-organization': organizationId }, { name: 'traced', role: 1 });
+    secrets.push((orgKey as { body: { api_key: string } }).body.api_key);
+    const list = await fetch(`${server.url}/api/organization/api_key`, { headers: { authorization: `Bearer ${secrets.at(-1)}`, 'tr-organization': organizationId } });
+    expect(list.status).toBe(200);
+    const revoke = await postJson(server.url, '/graphql', { authorization: `Bearer ${successor.secret}` }, { query: `mutation { revokeApiKey(id: "${successor.apiKey.id}") { __typename } }` });
+    expect(revoke).toMatchObject({ status: 200, body: { data: { revokeApiKey: { __typename: 'ApiKey' } } } });
+    const refused = await postJson(server.url, '/graphql', { authorization: `Bearer ${successor.secret}` }, { query: '{ viewer { id } }' });
+    expect(refused).toMatchObject({ body: { data: { viewer: null } } });
+    await expect.poll(() => server.output(), { timeout: 5000 }).toContain('"audit":"api_key.refused"');
+  });
+
+  it('exports, logs and measures no key, key hash, e-mail, organization name, idempotency key or SQL value', async () => {
     const exported = payloads.join('\n');
     expect(exported.length).toBeGreaterThan(0);
-    for (const secret of [key, hashApiKey(key), email, tag, idempotencyKey, 'Brien']) expect(exported).not.toContain(secret);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain('http_requests_total');
+    for (const secret of [...secrets.flatMap((s) => [s, hashApiKey(s)]), email, tag, idempotencyKey, 'Brien']) expect(exported).not.toContain(secret);
+    for (const secret of secrets.flatMap((s) => [s, hashApiKey(s), s.slice(4, -4)])) {
+      expect(server.output()).not.toContain(secret);
+      expect(metrics).not.toContain(secret);
+    }
     const statements = spans().map((span) => attribute(span, 'db.query.text')).filter((text): text is string => typeof text === 'string');
     expect(statements.length).toBeGreaterThan(0);
     for (const text of statements) expect(text).not.toMatch(/'/);

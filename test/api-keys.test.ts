@@ -117,7 +117,7 @@ describe('making keys', () => {
     expect(await createKey(person.key, { name: 'x', role: 'READ', expiresAt: new Date(Date.now() - 1000).toISOString() })).toMatchObject({ __typename: 'ValidationError', field: 'expiresAt' });
     expect(await createKey(person.key, { name: 'bad\u0007name', role: 'READ' })).toMatchObject({ __typename: 'ValidationError', field: 'name' });
     const { body } = await env.graphql(CREATE_KEY, { variables: { input: { name: 'x', role: 'READ' } } });
-    expect(body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect(body.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
   });
 
   it("makes an organization's key for admins and owners, at most their role; users and strangers cannot", async () => {
@@ -177,7 +177,7 @@ describe("an organization's key", () => {
 describe('lists', () => {
   it('pages the viewer\'s keys oldest first, cursors being key ids; revoked keys only when asked', async () => {
     const person = await env.newUser({ role: 'owner' });
-    const made = [];
+    const made: string[] = [];
     for (let i = 0; i < 5; i++) made.push((await createKey(person.key, { name: `k${i}`, role: 'READ' })).apiKey.id);
     const first = (await gql(person.key, MY_KEYS, { first: 3 })).viewer.apiKeys;
     expect(first.edges).toHaveLength(3);
@@ -191,7 +191,7 @@ describe('lists', () => {
     const withRevoked = (await gql(person.key, MY_KEYS, { first: 10, includeRevoked: true })).viewer.apiKeys.edges;
     expect(withRevoked.find((e: { node: { id: string } }) => e.node.id === made[0]).node).toMatchObject({ status: 'REVOKED', revokedAt: expect.any(String) });
     const { body } = await env.graphql(MY_KEYS, { variables: { after: 'not-a-cursor' }, headers: bearer(person.key) });
-    expect(body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
   });
 
   it("shows an organization's keys to its admins and owners only; another user's keys to nobody", async () => {

@@ -4,6 +4,7 @@ import openapi from './openapi.json' with { type: 'json' };
 import type { RestOperationName } from './operation.js';
 import { readExpiry } from './expiry.js';
 import {
+  KEY_ROLE_NAMES,
   NIL_UUID,
   NO_CONTENT,
   toApiKeyRespBody,
@@ -43,7 +44,6 @@ const message = (status: number, text: string): ContractResponse => ({ status, b
 
 /** The largest `limit` of a key list (upstream has none). */
 export const MAX_KEY_LIST_LIMIT = 1000;
-const KEY_ROLE_NAMES = ['READ', 'ADMIN', 'OWNER'] as const;
 
 type KeyPage = { edges: Array<{ node: GraphQLApiKey }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } | null;
 

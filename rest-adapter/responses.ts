@@ -124,7 +124,8 @@ export function toSlimUser(member: GraphQLMember, org: GraphQLOrganization) {
 
 export type GraphQLApiKey = { id: string; name: string; role: 'READ' | 'ADMIN' | 'OWNER'; createdAt: string; updatedAt: string };
 
-const KEY_ROLE_NUMBERS = { READ: 0, ADMIN: 1, OWNER: 2 } as const;
+/** The schema's ApiKeyRole names, by upstream's key role numbers (read 0, admin 1, owner 2). */
+export const KEY_ROLE_NAMES = ['READ', 'ADMIN', 'OWNER'] as const;
 export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 /** Upstream's ApiKeyRespBody (models.rs:4938-4965), in its order; this gateway has no key restrictions, so both lists are null. */
@@ -133,7 +134,7 @@ export function toApiKeyRespBody(key: GraphQLApiKey, organizationId: string) {
     id: key.id,
     organization_id: organizationId,
     name: key.name,
-    role: KEY_ROLE_NUMBERS[key.role],
+    role: KEY_ROLE_NAMES.indexOf(key.role),
     organization_ids: null,
     dataset_ids: null,
     created_at: key.createdAt,

@@ -72,6 +72,12 @@ describe('POST /api/organization/api_key', () => {
     expect(await expectDocumented(await call('PUT', '/api/organization', as(key, t.id), { name: 'Renamed By Key' }), 'PUT', '/api/organization', 403)).toEqual(FORBIDDEN);
     expect(await expectDocumented(await call('DELETE', `/api/organization/${other.id}/user/${other.user.userId}`, as(key, other.id)), 'DELETE', '/api/organization/{organization_id}/user/{user_id}', 403)).toEqual(FORBIDDEN);
     expect(await expectDocumented(await call('GET', USER_KEY, as(key)), 'GET', USER_KEY, 200)).toEqual([]);
+    // The user route never reaches a user's key from an organization's key: 204, nothing revoked.
+    await expectDocumented(await call('DELETE', `${USER_KEY}/${(await env.sql<{ id: string }>('select id from api_keys where user_id = ? limit 1', [t.owner.userId]))[0]!.id}`, as(key)), 'DELETE', USER_KEY_ID, 204);
+    expect((await call('GET', USER_KEY, as(t.owner.key))).status).toBe(200);
+    // Nor another organization's keys: its list, a new key there, a delete there are all 403.
+    expect(await expectDocumented(await call('POST', KEY, as(key, other.id), { name: 'x', role: 0 }), 'POST', KEY, 403)).toEqual(FORBIDDEN);
+    expect(await expectDocumented(await call('DELETE', `${KEY}/3f0c0e8e-2a4e-4b8a-9d3c-0c7d1f1e2a3b`, as(key, other.id)), 'DELETE', KEY_ID, 403)).toEqual(FORBIDDEN);
   });
 
   it('refuses in upstream order: 401 before everything, 403 for users and strangers, then the body', async () => {

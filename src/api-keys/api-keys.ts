@@ -8,7 +8,7 @@ import { ApiKeyRole, type ApiKeyRoleName } from '../entities/api-key.entity.js';
 import { User } from '../entities/user.entity.js';
 import { NotAllowedError, NotFoundError, ValidationError } from '../organizations/errors.js';
 import { roleIn, type Actor } from '../organizations/organizations.js';
-import { mayCreateKey, mayRevokeKey, type Role } from '../organizations/roles.js';
+import { allows, mayCreateKey, mayRevokeKey, type Role } from '../organizations/roles.js';
 import { pageWindow, toPage, type Page, type PageArgs } from '../pagination.js';
 import { isUuid } from '../uuid.js';
 import { generateApiKey, hashApiKey, keyHint, type KeyScope } from './format.js';
@@ -294,7 +294,7 @@ export async function pageOwnKeys(em: EntityManager, actor: Actor, args: PageArg
 /** An organization's keys, for its admins and owners (and its admin and owner keys); null for anyone else. */
 export async function pageOrganizationKeys(em: EntityManager, actor: Actor, organizationId: string, args: PageArgs, options: KeyListOptions = {}): Promise<Page<ApiKeyRecord> | null> {
   const role = await roleIn(em, actor, organizationId);
-  if (role === null || !mayCreateKey(role, ApiKeyRole.read)) return null;
+  if (role === null || !allows(role, 'manageKeys')) return null;
   return pageKeys(em, { column: 'organization_id', id: organizationId }, args, options);
 }
 

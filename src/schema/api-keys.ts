@@ -21,15 +21,12 @@ import { builder } from './builder.js';
 import { connectionPage } from './errors.js';
 import { actorOf, OrganizationType } from './organization.js';
 
-const KEY_ROLES = { READ: 0, ADMIN: 1, OWNER: 2 } as const;
-const KEY_ROLE_NAMES = ['READ', 'ADMIN', 'OWNER'] as const;
-
 export const ApiKeyRoleEnum = builder.enumType('ApiKeyRole', {
   description: "An API key's role, which caps what the key may do (upstream's numbers: read 0, admin 1, owner 2).",
   values: {
-    READ: { description: 'Reads; acts as a USER member wherever it acts. Manages no keys (but may revoke itself).' },
-    ADMIN: { description: 'Acts at most as an ADMIN.' },
-    OWNER: { description: "Acts with the full role of its user (or, for an organization's key, as an owner)." },
+    READ: { value: 0, description: 'Reads; acts as a USER member wherever it acts. Manages no keys (but may revoke itself).' },
+    ADMIN: { value: 1, description: 'Acts at most as an ADMIN.' },
+    OWNER: { value: 2, description: "Acts with the full role of its user (or, for an organization's key, as an owner)." },
   } as const,
 });
 
@@ -54,7 +51,7 @@ export const ApiKeyType = builder.objectRef<ApiKeyRecord>('ApiKey').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
-    role: t.field({ type: ApiKeyRoleEnum, resolve: (key) => KEY_ROLE_NAMES[key.role] }),
+    role: t.field({ type: ApiKeyRoleEnum, resolve: (key) => key.role }),
     scope: t.field({ type: ApiKeyScopeEnum, resolve: (key) => key.scope }),
     organization: t.field({
       type: OrganizationType,
@@ -88,6 +85,9 @@ const CreatedApiKeyType = builder.objectRef<CreatedKey>('CreatedApiKey').impleme
   }),
 });
 
+/** One connection type for both lists of keys. */
+const ApiKeyConnection = builder.connectionObject({ type: ApiKeyType, name: 'ApiKeyConnection' }, { name: 'ApiKeyEdge' });
+
 const listDescription = (whose: string) =>
   `${whose}, oldest first, a page at a time (${PAGE.default} unless \`first\` or \`last\` says otherwise, at most ${PAGE.max}). ` +
   'Revoked keys only with `includeRevoked: true`. Cursors are key ids.';
@@ -104,20 +104,22 @@ builder.objectField(User, 'apiKeys', (t) =>
         return connectionPage(() => pageOwnKeys(em, actorOf(viewer), args, { includeRevoked: args.includeRevoked ?? false }));
       },
     },
-    { name: 'ApiKeyConnection' },
-    { name: 'ApiKeyEdge' },
+    ApiKeyConnection,
   ),
 );
 
 builder.objectField(OrganizationType, 'apiKeys', (t) =>
-  t.connection({
-    type: ApiKeyType,
-    nullable: true,
-    description: listDescription("The organization's keys, for its admins and owners (null for anyone else)"),
-    args: { includeRevoked: t.arg.boolean({ required: false, defaultValue: false }) },
-    resolve: async (organization, args, { em, viewer }) =>
-      viewer ? connectionPage(() => pageOrganizationKeys(em, actorOf(viewer), organization.id, args, { includeRevoked: args.includeRevoked ?? false })) : null,
-  }),
+  t.connection(
+    {
+      type: ApiKeyType,
+      nullable: true,
+      description: listDescription("The organization's keys, for its admins and owners (null for anyone else)"),
+      args: { includeRevoked: t.arg.boolean({ required: false, defaultValue: false }) },
+      resolve: async (organization, args, { em, viewer }) =>
+        viewer ? connectionPage(() => pageOrganizationKeys(em, actorOf(viewer), organization.id, args, { includeRevoked: args.includeRevoked ?? false })) : null,
+    },
+    ApiKeyConnection,
+  ),
 );
 
 const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
@@ -143,7 +145,7 @@ builder.mutationField('createApiKey', (t) =>
       const actor = actorOf(viewer);
       const created = await createKey(em, actor, {
         name: input.name,
-        role: KEY_ROLES[input.role] as Role,
+        role: input.role as Role,
         expiresAt: input.expiresAt ?? null,
         organizationId: input.organizationId == null ? null : String(input.organizationId),
       });

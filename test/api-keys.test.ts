@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checksum, generateApiKey, hashApiKey, isWellFormedApiKey } from '../src/api-keys/format.js';
 import { createApp, DEFAULT_APP_CONFIG } from '../src/app.js';
 import { createLogger } from '../src/logger.js';
-import { bearer, CREATE_ORGANIZATION, createTestEnv, type TestEnv } from './helpers.js';
+import { bearer, CREATE_ORGANIZATION, createTestEnv, makeTeam, type Person, type TestEnv } from './helpers.js';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -14,7 +14,6 @@ beforeAll(async () => {
 });
 afterAll(async () => env?.close());
 
-type Person = { key: string; userId: string; email: string };
 
 const KEY_FIELDS = 'id name role scope status hint createdAt updatedAt expiresAt lastUsedAt revokedAt organization { id }';
 const CREATE_KEY = `mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) {
@@ -40,18 +39,7 @@ async function createOrg(person: Person, name: string): Promise<string> {
   return data.createOrganization.id;
 }
 
-async function team(name: string) {
-  const [owner, admin, user] = [await env.newUser({ role: 'owner' }), await env.newUser({ role: 'owner' }), await env.newUser({ role: 'owner' })];
-  const id = await createOrg(owner, name);
-  for (const [who, role] of [
-    [admin, 'ADMIN'],
-    [user, 'USER'],
-  ] as const) {
-    const data = await gql(owner.key, 'mutation ($input: AddMemberInput!) { addMember(input: $input) { __typename } }', { input: { organizationId: id, email: who.email, role } });
-    expect(data.addMember.__typename).toBe('Membership');
-  }
-  return { id, owner, admin, user };
-}
+const team = (name: string) => makeTeam(env, name);
 
 const createKey = (key: string, input: Record<string, unknown>) => gql(key, CREATE_KEY, { input }).then((data) => data.createApiKey);
 /** Whether the key is accepted: a request that needs it (organizationAccess tells a signed-in caller NOT_FOUND; anonymous: NOT_FOUND too, so ask viewer/organization). */

@@ -1,7 +1,10 @@
 // Test harness: a real database per test file (embedded PGlite in memory, or a fresh PostgreSQL
 // database when DATABASE_URL is set, dropped afterwards) and the app called in-process.
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pg from 'pg';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { createApp, DEFAULT_APP_CONFIG, type App, type AppConfig } from '../src/app.js';
 import { createApiKey } from '../src/auth/api-keys.js';
 import type { ApiKeyRoleName } from '../src/entities/api-key.entity.js';
@@ -145,4 +148,38 @@ export async function createEnvWithFailingCreates(): Promise<{ env: TestEnv; key
   const { key } = await env.newUser();
   await env.sql('alter table user_organizations rename to user_organizations_gone');
   return { env, key };
+}
+
+export type Person = Readonly<{ key: string; userId: string; email: string }>;
+
+/**
+ * An organization made over REST by its owner, with an admin and a user added over GraphQL. Each of the
+ * three holds an owner key, so their role in the organization is their membership's.
+ */
+export async function makeTeam(env: TestEnv, name: string): Promise<{ id: string; owner: Person; admin: Person; user: Person }> {
+  const [owner, admin, user] = [await env.newUser({ role: 'owner' }), await env.newUser({ role: 'owner' }), await env.newUser({ role: 'owner' })];
+  const created = await env.request('/api/organization', { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(owner.key) }, body: JSON.stringify({ name }) });
+  expect(created.status).toBe(200);
+  const id = ((await created.json()) as { id: string }).id;
+  for (const [who, role] of [
+    [admin, 'ADMIN'],
+    [user, 'USER'],
+  ] as const) {
+    const { body } = await env.graphql('mutation ($input: AddMemberInput!) { addMember(input: $input) { __typename } }', { variables: { input: { organizationId: id, email: who.email, role } }, headers: bearer(owner.key) });
+    expect(body.data.addMember.__typename).toBe('Membership');
+  }
+  return { id, owner, admin, user };
+}
+
+/** The app on a loopback port for the enclosing suite, for clients that want a URL (trieve-ts-sdk); `url()` once it listens. */
+export function serveOnLoopback(env: () => TestEnv): { url(): string } {
+  let server: http.Server | undefined;
+  let url = '';
+  beforeAll(async () => {
+    server = http.createServer(env().app.handleNodeRequest);
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+  return { url: () => url };
 }

@@ -1,12 +1,10 @@
 // Upstream's API-key routes (contract-notes-organization §0, §6, §7, with the differences of §8): exact
 // statuses, messages and shapes, every answer checked against /api/openapi.json, a member of another
 // organization trying each route, an organization key confined to its organization, and trieve-ts-sdk.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { TrieveSDK } from 'trieve-ts-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectDocumented } from './contract.js';
-import { bearer, createTestEnv, type TestEnv } from './helpers.js';
+import { bearer, createTestEnv, makeTeam, serveOnLoopback, type TestEnv } from './helpers.js';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -14,30 +12,12 @@ beforeAll(async () => {
 });
 afterAll(async () => env?.close());
 
-type Person = { key: string; userId: string; email: string };
 
 const call = (method: string, path: string, headers: Record<string, string> = {}, body?: unknown) =>
   env.request(path, { method, headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
 const as = (key: string, organizationId?: string) => ({ ...bearer(key), ...(organizationId ? { 'tr-organization': organizationId } : {}) });
 
-async function createOrg(person: Person, name: string): Promise<string> {
-  const response = await call('POST', '/api/organization', bearer(person.key), { name });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { id: string }).id;
-}
-
-async function team(name: string) {
-  const [owner, admin, user] = [await env.newUser({ role: 'owner' }), await env.newUser({ role: 'owner' }), await env.newUser({ role: 'owner' })];
-  const id = await createOrg(owner, name);
-  for (const [who, role] of [
-    [admin, 'ADMIN'],
-    [user, 'USER'],
-  ] as const) {
-    const { body } = await env.graphql('mutation ($input: AddMemberInput!) { addMember(input: $input) { __typename } }', { variables: { input: { organizationId: id, email: who.email, role } }, headers: bearer(owner.key) });
-    expect(body.data.addMember.__typename).toBe('Membership');
-  }
-  return { id, owner, admin, user };
-}
+const team = (name: string) => makeTeam(env, name);
 
 const FORBIDDEN = { message: 'Forbidden' };
 const UNAUTHORIZED = { message: 'Unauthorized' };
@@ -245,21 +225,14 @@ describe('GET and DELETE /api/user/api_key', () => {
 });
 
 describe('through trieve-ts-sdk, as a legacy caller', () => {
-  let server: http.Server;
-  let baseUrl: string;
-  beforeAll(async () => {
-    server = http.createServer(env.app.handleNodeRequest);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(() => new Promise((resolve) => server?.close(resolve)));
+  const loopback = serveOnLoopback(() => env);
 
   it('creates, lists and deletes organization keys, and lists and deletes user keys', async () => {
     const t = await team('SDK Keys');
-    const sdk = new TrieveSDK({ apiKey: t.owner.key, baseUrl, organizationId: t.id });
+    const sdk = new TrieveSDK({ apiKey: t.owner.key, baseUrl: loopback.url(), organizationId: t.id });
     const created = await sdk.createOrganizationApiKey({ name: 'sdk', role: 1 });
     expect(created.api_key).toMatch(/^tro_/);
-    const viaKey = new TrieveSDK({ apiKey: created.api_key, baseUrl, organizationId: t.id });
+    const viaKey = new TrieveSDK({ apiKey: created.api_key, baseUrl: loopback.url(), organizationId: t.id });
     expect(((await viaKey.getOrganizationById(t.id)) as unknown as { organization: { id: string } }).organization.id).toBe(t.id);
     const page = (await sdk.trieve.fetch('/api/organization/api_key', 'get', { organizationId: t.id } as never)) as unknown as { api_keys: Array<{ id: string; name: string }>; cursor: string };
     expect(page.api_keys.map((k) => k.name)).toEqual(['sdk']);

@@ -1,12 +1,10 @@
 // Upstream's other organization routes (contract-notes-organization §1-5, with the differences of §8):
 // exact statuses, messages and shapes, every answer checked against /api/openapi.json, a member of
 // another organization trying each route, and the published trieve-ts-sdk as a legacy caller.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { TrieveSDK } from 'trieve-ts-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectDocumented, ORGANIZATION_KEYS } from './contract.js';
-import { bearer, createTestEnv, type TestEnv } from './helpers.js';
+import { bearer, createTestEnv, makeTeam, serveOnLoopback, type Person, type TestEnv } from './helpers.js';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -14,7 +12,6 @@ beforeAll(async () => {
 });
 afterAll(async () => env?.close());
 
-type Person = { key: string; userId: string; email: string };
 
 async function createOrg(person: Person, name: string): Promise<string> {
   const response = await env.request('/api/organization', { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(person.key) }, body: JSON.stringify({ name }) });
@@ -22,18 +19,7 @@ async function createOrg(person: Person, name: string): Promise<string> {
   return ((await response.json()) as { id: string }).id;
 }
 
-async function addMember(by: Person, organizationId: string, email: string, role: 'ADMIN' | 'USER' | 'OWNER') {
-  const { body } = await env.graphql('mutation ($input: AddMemberInput!) { addMember(input: $input) { __typename } }', { variables: { input: { organizationId, email, role } }, headers: bearer(by.key) });
-  expect(body.data.addMember.__typename).toBe('Membership');
-}
-
-async function team(name: string) {
-  const [owner, admin, user] = [await env.newUser({ role: 'owner' }), await env.newUser({ role: 'owner' }), await env.newUser({ role: 'owner' })];
-  const id = await createOrg(owner, name);
-  await addMember(owner, id, admin.email, 'ADMIN');
-  await addMember(owner, id, user.email, 'USER');
-  return { id, owner, admin, user };
-}
+const team = (name: string) => makeTeam(env, name);
 
 const call = (method: string, path: string, headers: Record<string, string> = {}, body?: string) =>
   env.request(path, { method, headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers }, body });
@@ -212,18 +198,11 @@ describe('DELETE /api/organization/{organization_id}/user/{user_id}', () => {
 });
 
 describe('trieve-ts-sdk, as a legacy caller', () => {
-  let server: http.Server;
-  let baseUrl: string;
-  beforeAll(async () => {
-    server = http.createServer(env.app.handleNodeRequest);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(() => new Promise((resolve) => server?.close(resolve)));
+  const loopback = serveOnLoopback(() => env);
 
   it('reads, renames, lists users, removes one, deletes and re-creates under the freed name', async () => {
     const t = await team('SDK Lifecycle');
-    const sdk = new TrieveSDK({ apiKey: t.owner.key, baseUrl, organizationId: t.id });
+    const sdk = new TrieveSDK({ apiKey: t.owner.key, baseUrl: loopback.url(), organizationId: t.id });
     const got = (await sdk.getOrganizationById(t.id)) as unknown as { organization: { name: string } };
     expect(got.organization.name).toBe('SDK Lifecycle');
     const renamed = (await sdk.trieve.fetch('/api/organization', 'put', { data: { name: 'SDK Renamed' }, organizationId: t.id } as never)) as { name: string };
@@ -233,7 +212,7 @@ describe('trieve-ts-sdk, as a legacy caller', () => {
     await sdk.trieve.fetch('/api/organization/{organization_id}/user/{user_id}', 'delete', { organizationId: t.id, userId: t.user.userId } as never);
     await sdk.trieve.fetch('/api/organization/{organization_id}', 'delete', { organizationId: t.id } as never);
     await expect(sdk.getOrganizationById(t.id)).rejects.toThrow(/Organization not found/);
-    const again = new TrieveSDK({ apiKey: t.admin.key, baseUrl });
+    const again = new TrieveSDK({ apiKey: t.admin.key, baseUrl: loopback.url() });
     const created = (await again.trieve.fetch('/api/organization', 'post', { data: { name: 'SDK Lifecycle' } })) as { name: string };
     expect(created.name).toBe('SDK Lifecycle');
   });

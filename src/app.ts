@@ -12,7 +12,7 @@ import type { Config } from './config.js';
 import type { Audit, Context } from './context.js';
 import { isDatabaseUnavailable, loggable } from './db/errors.js';
 import type { Logger } from './logger.js';
-import { hardeningPlugins } from './http/hardening.js';
+import { CSRF_SAFE_HEADERS, hardeningPlugins } from './http/hardening.js';
 import { CLIENT_ABORT_MESSAGE, isClientAbort } from './http/body-limit.js';
 import { useGraphiQLPage } from './http/graphiql-page.js';
 import { jsonResponse } from './http/json-response.js';
@@ -191,7 +191,7 @@ function corsOptions(origins: readonly string[]) {
     origin: origins.includes('*') ? '*' : [...origins],
     credentials: false,
     methods: ['GET', 'POST'],
-    allowedHeaders: ['authorization', 'x-api-key', 'content-type', 'tr-organization', 'x-organization', 'idempotency-key', 'x-request-id'],
+    allowedHeaders: ['content-type', 'tr-organization', 'x-organization', 'idempotency-key', 'x-request-id', ...CSRF_SAFE_HEADERS],
     exposedHeaders: ['x-request-id', 'retry-after'],
     maxAge: 600,
   };

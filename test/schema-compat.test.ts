@@ -17,7 +17,7 @@ it('schema.graphql has no breaking change against the last released schema that 
 });
 
 it('fails, naming the field, when a scratch change removes a field nobody recorded', async () => {
-  const withoutName = current.replace(/^(type Organization \{[\s\S]*?)\n\s+"""Name of the organization, unique"""\n\s+name: String!\n/m, '$1\n');
+  const withoutName = current.replace(/^(type Organization implements Node \{[\s\S]*?)\n\s+"""Name of the organization, unique"""\n\s+name: String!\n/m, '$1\n');
   expect(withoutName).not.toBe(current);
   const report = await checkCompatibility(withoutName, changelog, version);
   expect(report.unrecorded.map((c) => c.path)).toEqual(['Organization.name']);
@@ -25,7 +25,7 @@ it('fails, naming the field, when a scratch change removes a field nobody record
 });
 
 it('passes a dangerous or safe change without a record', async () => {
-  const withField = current.replace('type Organization {', 'type Organization {\n  """A new field"""\n  slug: String\n');
+  const withField = current.replace('type Organization implements Node {', 'type Organization implements Node {\n  """A new field"""\n  slug: String\n');
   const report = await checkCompatibility(withField, changelog, version);
   expect(report.safe.map((c) => c.path)).toContain('Organization.slug');
   expect(report.unrecorded).toEqual(report.unrecorded.filter((c) => c.path !== 'Organization.slug'));

@@ -141,11 +141,21 @@ const useThrownValidationErrorsAsResults: Plugin = {
   },
 };
 
+/**
+ * The CSRF rule (README, "The CSRF rule"): a request without a preflighted content type (a GET, a
+ * form post) runs only when it carries one of these headers. None is CORS-safelisted, so a page on
+ * another site cannot send any of them without a preflight, which CORS_ORIGINS decides; and this API
+ * authenticates with keys in headers, never cookies, so a request a cross-site page *can* send (no such
+ * header) carries no credentials. The key headers admit what clients send by default (urql's and
+ * Apollo's GET queries carry the key); the others are the CSRF headers clients send of their own
+ * accord (Yoga's, Apollo's). Everything else stays refused: 403 `Required CSRF header(s) not present`.
+ */
+export const CSRF_SAFE_HEADERS = ['authorization', 'x-api-key', 'x-graphql-yoga-csrf', 'apollo-require-preflight', 'x-apollo-operation-name', 'graphql-preflight'];
+
 export function hardeningPlugins(maxBodyBytes: number): Plugin[] {
   return [
     useThrownValidationErrorsAsResults,
-    // GET needs this header (or any preflighted request): a cross-site page cannot send it.
-    useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+    useCSRFPrevention({ requestHeaders: CSRF_SAFE_HEADERS }),
     useJsonBodyOnly(maxBodyBytes),
     useBoundedVariables,
     maxTokensPlugin({ n: GRAPHQL_LIMITS.tokens }) as Plugin,

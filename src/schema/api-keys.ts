@@ -19,7 +19,8 @@ import type { Role } from '../organizations/roles.js';
 import { PAGE } from '../pagination.js';
 import { builder } from './builder.js';
 import { connectionPage } from './errors.js';
-import { actorOf, OrganizationType } from './organization.js';
+import { actorOf } from './actor.js';
+import { OrganizationType } from './organization.js';
 
 export const ApiKeyRoleEnum = builder.enumType('ApiKeyRole', {
   description: "An API key's role, which caps what the key may do (upstream's numbers: read 0, admin 1, owner 2).",

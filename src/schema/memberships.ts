@@ -6,7 +6,8 @@ import { ROLE_NAMES, roleFromName } from '../organizations/roles.js';
 import { PAGE } from '../pagination.js';
 import { builder } from './builder.js';
 import { connectionPage } from './errors.js';
-import { actorOf, OrganizationRoleEnum, OrganizationType } from './organization.js';
+import { actorOf } from './actor.js';
+import { OrganizationRoleEnum, OrganizationType } from './organization.js';
 
 // The member as other members see them: not a `User` (whose organizations only its own viewer may list).
 const MemberProfileType = builder.objectRef<Member>('MemberProfile').implement({

@@ -1,5 +1,4 @@
 import { Organization } from '../entities/organization.entity.js';
-import type { Viewer } from '../auth/api-keys.js';
 import {
   createOrganization,
   deleteOrganization,
@@ -11,23 +10,14 @@ import {
   roleIn,
   updateOrganization,
   ValidationError,
-  type Actor,
 } from '../organizations/organizations.js';
 import { ROLE_NAMES } from '../organizations/roles.js';
 import { builder } from './builder.js';
 import { RateLimitedError } from '../organizations/rate-limit.js';
-import { rateLimited, unauthenticated } from './errors.js';
+import { actorOf, maybeActor } from './actor.js';
+import { rateLimited } from './errors.js';
+import { NodeInterface } from './node.js';
 
-/** The viewer as the domain's actor; mutations need one (UNAUTHENTICATED otherwise). */
-export function actorOf(viewer: Viewer | null): Actor {
-  if (!viewer) throw unauthenticated();
-  return maybeActor(viewer)!;
-}
-
-/** The viewer as the domain's actor, or null when the request is not authenticated. */
-export function maybeActor(viewer: Viewer | null): Actor | null {
-  return viewer && { keyId: viewer.apiKeyId, keyRole: viewer.role, userId: viewer.user?.id ?? null, keyOrganizationId: viewer.organizationId };
-}
 
 export const OrganizationRoleEnum = builder.enumType('OrganizationRole', {
   description: "A member's role in an organization (upstream's numbers: owner 2, admin 1, user 0). What each may do: README, \"Roles\".",
@@ -41,6 +31,8 @@ export const OrganizationRoleEnum = builder.enumType('OrganizationRole', {
 export const OrganizationType = builder.objectType(Organization, {
   name: 'Organization',
   description: 'An organization: owns datasets and has members. Its creator is its first owner.',
+  interfaces: [NodeInterface],
+  isTypeOf: (value) => value instanceof Organization,
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Unique identifier of the organization, a UUID generated on create' }),
     name: t.exposeString('name', { description: 'Name of the organization, unique' }),

@@ -3,11 +3,14 @@ import { countOrganizationsForMember, pageOrganizationsForMember } from '../orga
 import { PAGE } from '../pagination.js';
 import { builder } from './builder.js';
 import { connectionPage } from './errors.js';
+import { NodeInterface } from './node.js';
 import { OrganizationType } from './organization.js';
 
 builder.objectType(User, {
   name: 'User',
   description: 'A person who holds API keys and belongs to organizations.',
+  interfaces: [NodeInterface],
+  isTypeOf: (value) => value instanceof User,
   fields: (t) => ({
     id: t.exposeID('id'),
     email: t.exposeString('email'),

@@ -8,6 +8,8 @@ import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'gra
 import { useRestAdapter } from '../rest-adapter/index.js';
 import { readApiKey, resolveViewer, ViewerCache } from './auth/api-keys.js';
 import { LastUsedRecorder } from './api-keys/last-used.js';
+import type { Listen } from './db/listen.js';
+import { LiveHub } from './live/hub.js';
 import type { Config } from './config.js';
 import type { Audit, Context } from './context.js';
 import { isDatabaseUnavailable, loggable } from './db/errors.js';
@@ -34,6 +36,8 @@ export type App = Readonly<{
   startDraining(): void;
   /** Keys' "last used" times, written off the request path (counts for the bench). */
   lastUsed: LastUsedRecorder;
+  /** Live updates (null without a listener). */
+  live: LiveHub | null;
   /** After the last request: writes what is left (before the database closes). */
   close(): Promise<void>;
   /** A key revoked outside a request (the CLI through the admin socket): refused here from now on. */
@@ -42,7 +46,7 @@ export type App = Readonly<{
 
 export type AppConfig = Pick<
   Config,
-  'maxBodyBytes' | 'graphqlMaxBodyBytes' | 'graphiql' | 'introspection' | 'persistedOperationsFile' | 'metricsToken' | 'corsOrigins' | 'apiKeyCacheSeconds' | 'createRateLimit'
+  'maxBodyBytes' | 'graphqlMaxBodyBytes' | 'graphiql' | 'introspection' | 'persistedOperationsFile' | 'metricsToken' | 'corsOrigins' | 'apiKeyCacheSeconds' | 'createRateLimit' | 'liveStreamsPerKey'
 >;
 
 export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
@@ -55,9 +59,17 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   metricsToken: undefined,
   corsOrigins: [],
   createRateLimit: DEFAULT_CREATE_RATE_LIMIT,
+  liveStreamsPerKey: 10,
 });
 
-export type AppOptions = Readonly<{ orm: MikroORM; config: AppConfig; logger: Logger; tracing?: Tracing }>;
+export type AppOptions = Readonly<{
+  orm: MikroORM;
+  config: AppConfig;
+  logger: Logger;
+  tracing?: Tracing;
+  /** The database's LISTEN (Database.listen); without it, subscriptions answer SERVICE_UNAVAILABLE. */
+  listen?: Listen;
+}>;
 
 export const EXAMPLE_OPERATION = `# Create an API key in another terminal (this server keeps running):
 #   npm run --silent cli -- create-api-key --email you@example.com --role owner
@@ -197,10 +209,11 @@ function corsOptions(origins: readonly string[]) {
   };
 }
 
-export function createApp({ orm, config, logger, tracing }: AppOptions): App {
+export function createApp({ orm, config, logger, tracing, listen }: AppOptions): App {
   let draining = false;
   const viewers = new ViewerCache(config.apiKeyCacheSeconds * 1000);
   const lastUsed = new LastUsedRecorder(orm, logger);
+  const live = listen ? new LiveHub(orm, listen, logger, { streamsPerKey: config.liveStreamsPerKey }) : null;
   const audit: Audit = (event, fields) => logger.info({ audit: event, ...fields }, event);
   const onRefused = ({ keyId, reason }: { keyId: string; reason: string }) => logger.warn({ audit: 'api_key.refused', keyId, reason }, `API key refused: ${reason}`);
   const metrics = createMetrics(orm);
@@ -235,7 +248,7 @@ export function createApp({ orm, config, logger, tracing }: AppOptions): App {
       const em = orm.em.fork();
       const viewer = await resolveViewer(em, readApiKey(request.headers), { cache: viewers, onRefused });
       if (viewer) lastUsed.touch(viewer.apiKeyId);
-      return Object.freeze({ em, viewer, createRateLimit: config.createRateLimit, apiKeyCache: viewers, audit });
+      return Object.freeze({ em, viewer, createRateLimit: config.createRateLimit, apiKeyCache: viewers, audit, live });
     },
     plugins: [
       // First, so the GraphQL (and REST) operation span is a child of the HTTP span (tracing on only).
@@ -270,9 +283,18 @@ export function createApp({ orm, config, logger, tracing }: AppOptions): App {
     },
     startDraining: () => {
       draining = true;
+      // Open streams would hold the drain until its timeout: they end now (clients reconnect elsewhere).
+      void live?.close();
     },
     lastUsed,
-    close: () => lastUsed.close(),
-    forgetApiKey: (keyId: string) => viewers.forget(keyId),
+    live,
+    close: async () => {
+      await live?.close();
+      await lastUsed.close();
+    },
+    forgetApiKey: (keyId: string) => {
+      viewers.forget(keyId);
+      live?.endStreamsOfKey(keyId);
+    },
   });
 }

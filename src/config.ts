@@ -38,6 +38,10 @@ export type Config = Readonly<{
   dbPoolSize: number;
   /** Organizations a user may create: `burst` at once, refilled at `perMinute`; null: unlimited. */
   createRateLimit: CreateRateLimit;
+  /** The session that LISTENs for live updates (not through PgBouncer's transaction pooling); unset: DATABASE_URL. */
+  liveDatabaseUrl: string | undefined;
+  /** Live update streams (subscriptions) one API key may hold open on one server process. */
+  liveStreamsPerKey: number;
 }>;
 
 export class ConfigError extends Error {
@@ -67,19 +71,19 @@ function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boole
   throw new ConfigError(name, `must be true or false, got "${raw}"`);
 }
 
-function databaseUrl(env: NodeJS.ProcessEnv): string | undefined {
-  const raw = env.DATABASE_URL;
+function databaseUrl(env: NodeJS.ProcessEnv, name: 'DATABASE_URL' | 'LIVE_DATABASE_URL' = 'DATABASE_URL'): string | undefined {
+  const raw = env[name];
   if (raw === undefined || raw.trim() === '') return undefined;
   let url: URL;
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new ConfigError('DATABASE_URL', 'is not a URL (expected postgres://user@host:port/database)');
+    throw new ConfigError(name, 'is not a URL (expected postgres://user@host:port/database)');
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError('DATABASE_URL', `must start with postgres:// or postgresql://, got "${url.protocol}//"`);
+    throw new ConfigError(name, `must start with postgres:// or postgresql://, got "${url.protocol}//"`);
   }
-  if (url.pathname.length <= 1) throw new ConfigError('DATABASE_URL', 'must name a database (postgres://host/database)');
+  if (url.pathname.length <= 1) throw new ConfigError(name, 'must name a database (postgres://host/database)');
   return raw.trim();
 }
 
@@ -107,7 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError('CORS_ORIGINS', `must be * or a comma-separated list of origins like https://app.example.com, got "${origin}"`);
     }
   }
-  const url = databaseUrl(env);
+  const url = databaseUrl(env, 'DATABASE_URL');
   const workers = integer(env, 'WORKERS', 1, 1, 64);
   if (workers > 1 && url === undefined) {
     throw new ConfigError('WORKERS', 'above 1 needs DATABASE_URL: the embedded database belongs to one process');
@@ -133,5 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     statementTimeoutMs: integer(env, 'STATEMENT_TIMEOUT_MS', 5000, 0, 600_000),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 500),
     createRateLimit: createRateLimit(env),
+    liveDatabaseUrl: databaseUrl(env, 'LIVE_DATABASE_URL'),
+    liveStreamsPerKey: integer(env, 'LIVE_STREAMS_PER_KEY', 10, 1, 10_000),
   });
 }

@@ -3,6 +3,7 @@
 // where logs find it.)
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Viewer, ViewerCache } from './auth/api-keys.js';
+import type { LiveHub } from './live/hub.js';
 import type { CreateRateLimit } from './organizations/rate-limit.js';
 
 /** One structured audit line (key created, rotated, revoked): ids only, never a secret or a hash. */
@@ -16,4 +17,6 @@ export type Context = Readonly<{
   /** This instance's key cache: a revoke or rotation here takes effect here at once. */
   apiKeyCache: ViewerCache;
   audit: Audit;
+  /** Live updates (subscriptions); null where the app was made without a listener (some tests, the bench's probes). */
+  live: LiveHub | null;
 }>;

@@ -29,7 +29,7 @@ export async function startServer(config: Config, logger: Logger, tracing?: Trac
   const db = await initORM(config, { migrate: config.migrateOnStart, logger });
   let app: App;
   try {
-    app = (await appModule).createApp({ orm: db.orm, config, logger, tracing });
+    app = (await appModule).createApp({ orm: db.orm, config, logger, tracing, listen: db.listen });
   } catch (error) {
     await db.close();
     throw error;

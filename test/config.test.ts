@@ -25,6 +25,8 @@ describe('loadConfig', () => {
       statementTimeoutMs: 5000,
       dbPoolSize: 10,
       createRateLimit: { perMinute: 60, burst: 30 },
+      liveDatabaseUrl: undefined,
+      liveStreamsPerKey: 10,
     });
   });
 
@@ -52,6 +54,8 @@ describe('loadConfig', () => {
         DB_POOL_SIZE: '25',
         CREATE_LIMIT_PER_MINUTE: '120',
         CREATE_LIMIT_BURST: '5',
+        LIVE_DATABASE_URL: 'postgres://postgres@10.0.0.5:5432/test',
+        LIVE_STREAMS_PER_KEY: '2',
       }),
     ).toEqual({
       port: 9000,
@@ -74,6 +78,8 @@ describe('loadConfig', () => {
       statementTimeoutMs: 2500,
       dbPoolSize: 25,
       createRateLimit: { perMinute: 120, burst: 5 },
+      liveDatabaseUrl: 'postgres://postgres@10.0.0.5:5432/test',
+      liveStreamsPerKey: 2,
     });
   });
 

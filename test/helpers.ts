@@ -65,7 +65,7 @@ export async function createTestEnv(options: Partial<AppConfig> = {}): Promise<T
   const db = await initORM({ databaseUrl: scratch?.url, dataDir: '' }, { throwAway: true, migrate: true });
   let app: App;
   try {
-    app = createApp({ orm: db.orm, config: { ...DEFAULT_APP_CONFIG, ...options }, logger });
+    app = createApp({ orm: db.orm, config: { ...DEFAULT_APP_CONFIG, ...options }, logger, listen: db.listen });
   } catch (error) {
     // A start-up that fails (tests of bad configuration) still leaves no database behind.
     await db.close();

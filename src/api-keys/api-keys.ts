@@ -158,6 +158,19 @@ export async function recordLastUsed(em: EntityManager, keyIds: readonly string[
   return rows.length;
 }
 
+/** Which of these keys are still accepted: not revoked, not expired, and (organization keys) of a live organization. */
+export async function acceptedKeys(em: EntityManager, keyIds: readonly string[]): Promise<Set<string>> {
+  if (keyIds.length === 0) return new Set();
+  const rows = await guarded(() =>
+    em.execute<Array<{ id: string }>>(
+      `select k.id from api_keys k left join organizations o on o.id = k.organization_id
+       where k.id = any(?::uuid[]) and k.revoked_at is null and (k.expires_at is null or k.expires_at > now()) and (k.organization_id is null or o.deleted = 0)`,
+      [`{${keyIds.join(',')}}`],
+    ),
+  );
+  return new Set(rows.map((row) => row.id));
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Making keys
 

@@ -16,6 +16,8 @@ export type EmbeddedPostgres = Readonly<{
   socketDir: string;
   /** Names the server's admin socket in the data directory's lock file (a throw-away database has none). */
   advertiseAdminSocket(socketPath: string): void;
+  /** LISTEN in process (PGlite's own listen: no second connection, nothing blocks the one session). */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   /** Stop serving, flush and close the data directory, release the lock. Idempotent. */
   close(): Promise<void>;
 }>;
@@ -113,6 +115,12 @@ export async function startEmbeddedPostgres({ dataDir, warn }: EmbeddedOptions):
       clientUrl: `postgres://postgres@${encodeURIComponent(socketDir.dir)}:5432/postgres`,
       socketDir: socketDir.dir,
       advertiseAdminSocket: (socketPath: string) => lock?.advertise(socketPath),
+      listen: async (channel: string, onPayload: (payload: string) => void) => {
+        const stop = await pglite.listen(channel, onPayload);
+        return async () => {
+          if (!pglite.closed) await stop();
+        };
+      },
       close: () =>
         (closing ??= (async () => {
           try {

@@ -1,6 +1,8 @@
 // Opens the ORM on PostgreSQL (DATABASE_URL) or on the embedded PGlite; the one place that knows both.
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import { EventEmitter } from 'node:events';
+import { embeddedListen, postgresListen, type Listen } from './listen.js';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -20,6 +22,8 @@ export type Database = Readonly<{
   embeddedSocketDir: string | undefined;
   /** Embedded: names the admin socket in the data directory's lock file, for the CLI. */
   advertiseAdminSocket(socketPath: string): void;
+  /** LISTEN on a session of its own (live updates, src/live/). */
+  listen: Listen;
   /** Close the pool, then (embedded) flush and close the data directory. Idempotent. */
   close(): Promise<void>;
 }>;
@@ -34,13 +38,14 @@ export type InitOptions = Readonly<{
 }>;
 
 export async function initORM(
-  config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'statementTimeoutMs' | 'dbPoolSize'>>,
+  config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'statementTimeoutMs' | 'dbPoolSize' | 'liveDatabaseUrl'>>,
   { throwAway = false, migrate = false, logger, overrides = {} }: InitOptions = {},
 ): Promise<Database> {
   // PGlite is loaded only in embedded mode: a PostgreSQL deployment never pays for it.
   const embedded = config.databaseUrl
     ? undefined
     : await (await import('./embedded.js')).startEmbeddedPostgres({ dataDir: throwAway ? undefined : config.dataDir, warn: (message) => logger?.warn(message) });
+  const embeddedNotifications = embedded ? new EventEmitter() : undefined;
   try {
     const clientUrl = config.databaseUrl ?? embedded!.clientUrl;
     // (PGlite runs in single-threaded WebAssembly without timers: it does not enforce statement_timeout.)
@@ -57,7 +62,15 @@ export async function initORM(
         // Passed to pg.Pool. A server that does not answer, or a pool with no connection free, fails
         // the request in 2 s (503, retry) instead of hanging it. A connection that dies while checked
         // out is given back to the pool even if its holder never releases it (see pool-guard.ts).
-        driverOptions: { connectionTimeoutMillis: 2_000, ...statementTimeout, onPoolCreated: (pool: pg.Pool) => reclaimDeadCheckouts(pool) },
+        driverOptions: {
+          connectionTimeoutMillis: 2_000,
+          ...statementTimeout,
+          onPoolCreated: (pool: pg.Pool) => {
+            reclaimDeadCheckouts(pool);
+            // Embedded: PGlite is one session, so a NOTIFY comes back on the pool's own connection.
+            if (embeddedNotifications) pool.on('connect', (client) => client.on('notification', (message) => embeddedNotifications.emit(message.channel, message.payload)));
+          },
+        },
         // The ORM's own messages (migrator; dropped pooled connections, which MikroORM logs as warnings).
         logger: (message: string) => logger?.info({ orm: true }, message),
         ...overrides,
@@ -86,6 +99,7 @@ export async function initORM(
       applied,
       migrate: applyMigrations,
       advertiseAdminSocket: (socketPath: string) => embedded?.advertiseAdminSocket(socketPath),
+      listen: embedded ? embeddedListen(embedded, embeddedNotifications!) : postgresListen(config.liveDatabaseUrl ?? clientUrl, logger),
       close: () =>
         (closing ??= (async () => {
           try {

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { MembershipRole } from '../entities/membership.entity.js';
+import { publish } from '../live/events.js';
 import { LastOwnerError, NotAllowedError, NotFoundError, ValidationError } from '../organizations/errors.js';
 import { lockOrganizationFor, memberRoleSql, type Actor } from '../organizations/organizations.js';
 import { mayGrant, mayRemove, type Role } from '../organizations/roles.js';
@@ -90,6 +91,7 @@ export async function addMember(em: EntityManager, actor: Actor, input: NewMembe
     );
     if (!row) throw new NotFoundError('user');
     if (!(row as MemberRow & { added: boolean }).added) throw new ValidationError('email', 'This user is already a member of the organization');
+    await publish(tx, 'MEMBER_ADDED', input.organizationId, row.user_id);
     return memberFromRow(row);
   });
 }
@@ -113,6 +115,7 @@ export async function removeMember(em: EntityManager, actor: Actor, organization
     if (!mayRemove(role, member.role, actor.userId !== null && userId === actor.userId)) throw new NotAllowedError('Only admins and owners may remove others, and only members whose role is at most their own');
     if (member.role === MembershipRole.owner && target.owners <= 1) throw new LastOwnerError();
     await tx.execute('delete from user_organizations where id = ?', [member.id]);
+    await publish(tx, 'MEMBER_REMOVED', organizationId, member.userId);
     return member;
   });
 }

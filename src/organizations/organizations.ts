@@ -9,6 +9,7 @@ import { NotAllowedError, NotFoundError, OrganizationNameTakenError, ValidationE
 import { refusal, takeTokenSql, type CreateRateLimit } from './rate-limit.js';
 import { allows, effectiveRole, REQUIRED_ROLE, type OrganizationAction, type Role } from './roles.js';
 import type { ApiKeyRole } from '../entities/api-key.entity.js';
+import { notifySql, publish } from '../live/events.js';
 
 export { LastOwnerError, NotAllowedError, NotFoundError, OrganizationNameTakenError, ValidationError } from './errors.js';
 
@@ -133,7 +134,7 @@ export async function createOrganization(
  * caller's transaction), one round trip. With a create limit, the same statement first takes a token
  * from the user's bucket and inserts nothing when there is none (then a RateLimitedError). Columns as
  * in the entities and the migrations (the schema test holds those two together; the tests of this
- * function hold this statement to them).
+ * function hold this statement to them). It also publishes the live update (pg_notify, sent on commit).
  */
 async function insertOrganizationWithOwner(
   em: EntityManager,
@@ -144,6 +145,8 @@ async function insertOrganizationWithOwner(
 ): Promise<Organization> {
   const now = new Date();
   const token = limit ? takeTokenSql(limit, userId) : undefined;
+  // The live update goes out with the create's commit (src/live/events.ts), in the same statement.
+  const created = notifySql('CREATED', organizationId, userId);
   const rows = await em.execute(
     `with ${token ? `${token.sql}, ` : ''}org as (
        insert into organizations (id, name, created_at, updated_at, registerable, deleted, partner_configuration)
@@ -152,9 +155,11 @@ async function insertOrganizationWithOwner(
      ), owner as (
        insert into user_organizations (id, user_id, organization_id, role, created_at, updated_at)
        select ?, ?, org.id, ${MembershipRole.owner}, org.created_at, org.created_at from org
+     ), notified as (
+       ${created.sql} from org
      )
-     select * from org`,
-    [...(token?.params ?? []), organizationId, name, now, now, randomUUID(), userId],
+     select org.* from org, notified`,
+    [...(token?.params ?? []), organizationId, name, now, now, randomUUID(), userId, ...created.params],
   );
   if (rows.length === 0) throw await refusal(em, limit!, userId);
   return organizationFromRow(rows[0] as OrganizationRow);
@@ -260,6 +265,7 @@ export async function updateOrganization(em: EntityManager, actor: Actor, organi
          where id = ? returning *`,
         [name ?? null, configuration === undefined ? null : JSON.stringify(configuration), new Date(), organizationId],
       );
+      await publish(tx, 'UPDATED', organizationId);
       return organizationFromRow(row!);
     });
   } catch (error) {
@@ -276,6 +282,7 @@ export async function deleteOrganization(em: EntityManager, actor: Actor, organi
   return em.transactional(async (tx) => {
     requireRole(await lockOrganizationFor(tx, actor, organizationId), 'delete', 'delete an organization');
     const [row] = await tx.execute<OrganizationRow[]>('update organizations set deleted = 1 where id = ? returning *', [organizationId]);
+    await publish(tx, 'DELETED', organizationId);
     return organizationFromRow(row!);
   });
 }
@@ -284,6 +291,20 @@ export async function deleteOrganization(em: EntityManager, actor: Actor, organi
 export async function findOrganizationForMember(em: EntityManager, actor: Actor, organizationId: string): Promise<Organization | null> {
   const row = await organizationWithRole(em, actor, organizationId);
   return row && row.role !== null ? organizationFromRow(row) : null;
+}
+
+/**
+ * Whether the actor is a member of the organization (live, or, with `evenDeleted`, deleted since): who
+ * hears of its changes (src/live/hub.ts).
+ */
+export async function isMemberOf(em: EntityManager, actor: Actor, organizationId: string, evenDeleted = false): Promise<boolean> {
+  if (!isUuid(organizationId)) return false;
+  const member = memberRoleSql(actor);
+  const [row] = await em.execute<Array<{ role: number | null }>>(
+    `select ${member.sql} as role from organizations o where o.id = ?${evenDeleted ? '' : ' and o.deleted = 0'}`,
+    [...member.params, organizationId],
+  );
+  return row !== undefined && row.role !== null;
 }
 
 export type OrganizationAccess = 'MEMBER' | 'NOT_MEMBER' | 'NOT_FOUND';

@@ -167,11 +167,12 @@ builder.mutationField('revokeApiKey', (t) =>
       scope: t.arg({ type: ApiKeyScopeEnum, required: false, description: 'Only if it is a key of this kind (NotFoundError otherwise).' }),
     },
     errors: { types: [NotFoundError, NotAllowedError], union: { name: 'RevokeApiKeyResult' } },
-    resolve: async (_root, args, { em, viewer, apiKeyCache, audit }) => {
+    resolve: async (_root, args, { em, viewer, apiKeyCache, audit, live }) => {
       const actor = actorOf(viewer);
       const expect = { organizationId: args.organizationId == null ? null : String(args.organizationId), scope: (args.scope ?? null) as KeyScope | null };
       const revoked = await revokeKey(em, actor, String(args.id), expect);
       apiKeyCache.forget(revoked.id);
+      live?.endStreamsOfKey(revoked.id);
       audit('api_key.revoked', { keyId: revoked.id, actingKeyId: actor.keyId, organizationId: revoked.organizationId });
       return revoked;
     },

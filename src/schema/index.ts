@@ -6,6 +6,7 @@ import './organization.js';
 import './memberships.js';
 import './viewer.js';
 import './api-keys.js';
+import './live.js';
 
 export const schema = builder.toSchema();
 

@@ -296,6 +296,49 @@ async function roundTrips(databaseUrl: string, key: string, createRateLimit: Cre
   }
 }
 
+/**
+ * What 1,000 idle live update streams cost the gateway's memory: its RSS (after a GC-settling pause) with
+ * none open and with 1,000 open (each past Yoga's first ping), on its own process with
+ * LIVE_STREAMS_PER_KEY raised so one key may hold them all. Returns MB.
+ */
+async function idleStreamsMb(url: string, key: string, streams = 1000): Promise<{ before: number; after: number; perStreamKb: number }> {
+  const proc = await startProcess(
+    [process.execPath, 'bin/trieve-gateway.js', 'serve'],
+    { ...GATEWAY_ENV, DATABASE_URL: url, LIVE_STREAMS_PER_KEY: String(streams) },
+    /GraphQL and GraphiQL: (http:\/\/[^/\s]+)\/graphql/,
+  );
+  proc.child.stdout!.resume();
+  const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+  const requests: http.ClientRequest[] = [];
+  try {
+    // Warm: one stream opened and closed, so the listener, the code paths and the pools exist already.
+    const open = () =>
+      new Promise<void>((resolve, reject) => {
+        const body = JSON.stringify({ query: 'subscription { organizationEvents { kind organizationId } }' });
+        const request = http.request(`${proc.url}/graphql`, { method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${key}`, 'content-length': Buffer.byteLength(body) } }, (response) => {
+          if (response.statusCode !== 200) return reject(new Error(`subscription answered ${response.statusCode}`));
+          response.once('data', () => resolve()); // Yoga's first ping: the stream is open
+        });
+        request.on('error', reject);
+        request.end(body);
+        requests.push(request);
+      });
+    await open();
+    requests.pop()!.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const before = rssOf(proc.child.pid!);
+    for (let i = 0; i < streams; i += 50) await Promise.all(Array.from({ length: Math.min(50, streams - i) }, open));
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const after = rssOf(proc.child.pid!);
+    return { before: before / 2 ** 20, after: after / 2 ** 20, perStreamKb: (after - before) / 1024 / streams };
+  } finally {
+    for (const request of requests) request.destroy();
+    agent.destroy();
+    proc.child.kill('SIGTERM');
+    await new Promise((resolve) => (proc.child.exitCode !== null ? resolve(null) : proc.child.on('exit', resolve)));
+  }
+}
+
 async function embeddedStartMs(): Promise<number> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gateway-bench-start-'));
   const started = performance.now();
@@ -424,6 +467,8 @@ async function main() {
     }
 
     const startMs = await embeddedStartMs();
+    const live = await idleStreamsMb(url, key);
+    log(`  1,000 idle live update streams: RSS ${live.before.toFixed(0)} MB -> ${live.after.toFixed(0)} MB`);
 
     // API keys' "last used": every row update of api_keys in the run is one (nothing else updates keys here).
     const [usage] = (
@@ -460,6 +505,7 @@ async function main() {
     table += scaling;
     if (featureRows) table += `\n| feature (c=32) | path | off | on | on ÷ off | p99 on | errors on | peak RSS off | peak RSS on |\n|---|---|---|---|---|---|---|---|---|\n${featureRows}`;
     if (sink.bytes() > 0) table += `\nTraces exported while tracing was on: ${(sink.bytes() / 2 ** 20).toFixed(1)} MB of OTLP/HTTP JSON.\n`;
+    table += `\n1,000 idle live update streams (subscriptions over SSE) on one gateway process: RSS ${live.before.toFixed(0)} MB with none, ${live.after.toFixed(0)} MB with 1,000 (${(live.after - live.before).toFixed(1)} MB, ${live.perStreamKb.toFixed(1)} KB a stream).\n`;
     table += `\nEmbedded start on an empty data directory to a healthy \`/api/health\`: ${(startMs / 1000).toFixed(2)} s.\n`;
     writeFileSync('bench/results.md', table);
     log(`\n${table}`);

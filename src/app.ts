@@ -135,6 +135,11 @@ mutation RevokeApiKey {
 mutation DeleteOrganization {
   deleteOrganization(id: "ORGANIZATION_ID") { __typename ... on Organization { id deleted } ... on Error { message } }
 }
+
+# Run this in a second tab and keep it open: your organizations' changes arrive as they happen (SSE).
+subscription OrganizationEvents {
+  organizationEvents { kind organizationId userId at organization { name } }
+}
 `;
 
 /** Echoes the request id on every response. */

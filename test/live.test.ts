@@ -171,6 +171,26 @@ describe('organizationEvents', () => {
   });
 });
 
+describe('publishing', () => {
+  it('sends no NOTIFY while no server process has subscribers (a create pays nothing for it), and does once one has', async () => {
+    await env.sql('delete from live_listeners');
+    const heard: string[] = [];
+    const stop = await env.db.listen('trieve_gateway_live', (payload) => heard.push(payload));
+    try {
+      const person = await env.newUser({ role: 'owner' });
+      await create(person.key, 'unheard');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(heard).toEqual([]);
+      const subscriber = await subscribe(env.app, person.key);
+      const id = await create(person.key, 'heard');
+      await expect.poll(() => heard.map((payload) => (JSON.parse(payload) as { organizationId: string }).organizationId), { timeout: 1000 }).toEqual([id]);
+      await subscriber.close();
+    } finally {
+      await stop();
+    }
+  });
+});
+
 describe('a slow subscriber', () => {
   it('is ended once it holds QUEUE_LIMIT undelivered events: memory stays bounded', async () => {
     const reasons: string[] = [];

@@ -29,7 +29,7 @@ const OLD_MIGRATIONS = [
 ];
 
 /** Migrations added since 0.1.0, which the upgrade applies once. */
-const NEW_MIGRATIONS = ['Migration20261129020000_membership_page_index', 'Migration20261130000000_create_rate_limits', 'Migration20261206000000_live_organization_names', 'Migration20261206100000_api_key_lifecycle'];
+const NEW_MIGRATIONS = ['Migration20261129020000_membership_page_index', 'Migration20261130000000_create_rate_limits', 'Migration20261206000000_live_organization_names', 'Migration20261206100000_api_key_lifecycle', 'Migration20261206200000_live_listeners'];
 
 type Opened = { db: Database; app: App; logLines: string[] };
 

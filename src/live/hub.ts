@@ -11,7 +11,8 @@ import { acceptedKeys } from '../api-keys/api-keys.js';
 import type { Listen } from '../db/listen.js';
 import type { Logger } from '../logger.js';
 import { isMemberOf, type Actor } from '../organizations/organizations.js';
-import { LIVE_CHANNEL, parseEvent, type OrganizationEvent } from './events.js';
+import { randomUUID } from 'node:crypto';
+import { announceListener, LIVE_CHANNEL, LISTENER_REFRESH_MS, parseEvent, withdrawListener, type OrganizationEvent } from './events.js';
 
 /** Undelivered events one stream may hold before it is ended. */
 export const QUEUE_LIMIT = 256;
@@ -97,6 +98,9 @@ export class LiveHub {
   private readonly perKey = new Map<string, number>();
   private listening: Promise<() => Promise<void>> | undefined;
   private readonly timer: NodeJS.Timeout;
+  private readonly presence: NodeJS.Timeout;
+  /** This process in `live_listeners`, while it has subscribers. */
+  private readonly processId = randomUUID();
   /** Streams opened and ended since start, by reason (for tests and logs). */
   readonly counts = { opened: 0, ended: new Map<string, number>() };
 
@@ -108,6 +112,18 @@ export class LiveHub {
   ) {
     this.timer = setInterval(() => void this.checkKeys(), options.checkIntervalMs ?? CHECK_INTERVAL_MS);
     this.timer.unref();
+    this.presence = setInterval(() => void this.announce(), LISTENER_REFRESH_MS);
+    this.presence.unref();
+  }
+
+  /** Keeps this process counted as listening while it has subscribers (writes publish only then). */
+  private async announce(): Promise<void> {
+    if (this.streams.size === 0) return;
+    try {
+      await announceListener(this.orm.em.fork(), this.processId);
+    } catch (error) {
+      this.logger.warn({ err: { name: (error as Error).name } }, 'live updates: refreshing this process as a listener failed; will try again');
+    }
   }
 
   /** A stream of the organization events `actor` may hear, from now on. */
@@ -118,6 +134,8 @@ export class LiveHub {
     try {
       this.listening ??= this.listen(LIVE_CHANNEL, (payload) => this.dispatch(payload));
       await this.listening;
+      // Listening first, then counted: every write that starts from now on publishes, and is heard.
+      await announceListener(this.orm.em.fork(), this.processId);
     } catch (error) {
       this.listening = undefined;
       this.release(actor.keyId);
@@ -184,9 +202,13 @@ export class LiveHub {
   /** Ends every stream (shutdown: their requests would hold the drain) and stops listening. */
   async close(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.presence);
     for (const stream of [...this.streams]) stream.end('server shutting down');
     const stop = await this.listening?.catch(() => undefined);
     this.listening = undefined;
-    await stop?.();
+    if (stop) {
+      await stop();
+      await withdrawListener(this.orm.em.fork(), this.processId).catch(() => {});
+    }
   }
 }

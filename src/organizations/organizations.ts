@@ -146,7 +146,7 @@ async function insertOrganizationWithOwner(
   const now = new Date();
   const token = limit ? takeTokenSql(limit, userId) : undefined;
   // The live update goes out with the create's commit (src/live/events.ts), in the same statement.
-  const created = notifySql('CREATED', organizationId, userId);
+  const created = notifySql('CREATED', organizationId, userId, 'org');
   const rows = await em.execute(
     `with ${token ? `${token.sql}, ` : ''}org as (
        insert into organizations (id, name, created_at, updated_at, registerable, deleted, partner_configuration)
@@ -156,9 +156,9 @@ async function insertOrganizationWithOwner(
        insert into user_organizations (id, user_id, organization_id, role, created_at, updated_at)
        select ?, ?, org.id, ${MembershipRole.owner}, org.created_at, org.created_at from org
      ), notified as (
-       ${created.sql} from org
+       ${created.sql}
      )
-     select org.* from org, notified`,
+     select org.*, (select count(*) from notified) as notified from org`,
     [...(token?.params ?? []), organizationId, name, now, now, randomUUID(), userId, ...created.params],
   );
   if (rows.length === 0) throw await refusal(em, limit!, userId);

@@ -57,6 +57,41 @@ describe.runIf(usingPostgres)('(PostgreSQL only) several instances', () => {
     }
   });
 
+  it('two processes: a subscriber on one hears the creates made on the other within a second, in order', async () => {
+    const [a, b] = servers;
+    const events: Array<{ kind: string; organizationId: string }> = [];
+    let opened = false;
+    const body = JSON.stringify({ query: 'subscription { organizationEvents { kind organizationId } }' });
+    const request = http.request(`${b!.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${shared.key}` } }, (response) => {
+      let buffer = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        opened = true;
+        buffer += chunk;
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const data = /^data: (.+)$/m.exec(buffer.slice(0, end))?.[1];
+          buffer = buffer.slice(end + 2);
+          if (data) events.push((JSON.parse(data) as { data: { organizationEvents: { kind: string; organizationId: string } } }).data.organizationEvents);
+        }
+      });
+    });
+    request.end(body);
+    try {
+      await expect.poll(() => opened, { timeout: 5000 }).toBe(true);
+      const started = Date.now();
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const outcome = await create(a!, `Heard elsewhere ${i}`);
+        ids.push((outcome as { body: { id: string } }).body.id);
+      }
+      await expect.poll(() => events.length, { timeout: 1000, interval: 10 }).toBe(3);
+      expect(Date.now() - started).toBeLessThan(1500);
+      expect(events).toEqual(ids.map((organizationId) => ({ kind: 'CREATED', organizationId })));
+    } finally {
+      request.destroy();
+    }
+  });
+
   it('SIGKILL in the middle of a burst leaves no organization without its owner, and every 200 exists', async () => {
     const outcomes = await burstThenSignal(await start(), 'Crash', 'SIGKILL');
     const answered = outcomes.filter((o): o is { status: number; body: any } => 'status' in o && o.status === 200);

@@ -145,6 +145,9 @@ export async function findKeyByHash(em: EntityManager, hash: string): Promise<Ke
   return Object.freeze({ keyId: row.id, role: roleOf(row.role), expiresAt: date(row.expires_at), revoked: row.revoked_at !== null, user, organizationId: row.organization_id });
 }
 
+/** A `uuid[]` parameter (PostgreSQL's array literal) for `= any(?::uuid[])`. */
+const uuidArray = (ids: readonly string[]) => `{${ids.join(',')}}`;
+
 /**
  * Notes that these keys were used now, at most once a minute per key across every instance (the
  * condition is in the statement). Called off the request's path (./last-used.ts).
@@ -153,7 +156,7 @@ export async function recordLastUsed(em: EntityManager, keyIds: readonly string[
   if (keyIds.length === 0) return 0;
   const rows = await em.execute<Array<{ id: string }>>(
     `update api_keys set last_used_at = now() where id = any(?::uuid[]) and (last_used_at is null or last_used_at <= now() - interval '1 minute') returning id`,
-    [`{${keyIds.join(',')}}`],
+    [uuidArray(keyIds)],
   );
   return rows.length;
 }
@@ -165,7 +168,7 @@ export async function acceptedKeys(em: EntityManager, keyIds: readonly string[])
     em.execute<Array<{ id: string }>>(
       `select k.id from api_keys k left join organizations o on o.id = k.organization_id
        where k.id = any(?::uuid[]) and k.revoked_at is null and (k.expires_at is null or k.expires_at > now()) and (k.organization_id is null or o.deleted = 0)`,
-      [`{${keyIds.join(',')}}`],
+      [uuidArray(keyIds)],
     ),
   );
   return new Set(rows.map((row) => row.id));

@@ -216,22 +216,23 @@ export function memberRoleSql(actor: Actor): { sql: string; params: unknown[] } 
  * actor is not a member: NotFoundError (a non-member learns nothing about it).
  */
 export async function lockOrganizationFor(tx: EntityManager, actor: Actor, organizationId: string): Promise<Role> {
-  const role = await storedRole(tx, actor, organizationId, true);
+  const role = await storedRole(tx, actor, organizationId, { lock: true });
   if (role === null) throw new NotFoundError('organization');
   return effectiveRole(role, actor.keyRole);
 }
 
 /** The actor's role in a live organization (capped by its key), or null when not a member of one. */
 export async function roleIn(em: EntityManager, actor: Actor, organizationId: string): Promise<Role | null> {
-  const role = await storedRole(em, actor, organizationId, false);
+  const role = await storedRole(em, actor, organizationId);
   return role === null ? null : effectiveRole(role, actor.keyRole);
 }
 
-async function storedRole(em: EntityManager, actor: Actor, organizationId: string, lock: boolean): Promise<number | null> {
+/** The actor's stored role in the organization (live only unless `evenDeleted`; row-locked with `lock`), or null. */
+async function storedRole(em: EntityManager, actor: Actor, organizationId: string, { lock = false, evenDeleted = false } = {}): Promise<number | null> {
   if (!isUuid(organizationId)) return null;
   const member = memberRoleSql(actor);
   const [row] = await em.execute<Array<{ role: number | null }>>(
-    `select ${member.sql} as role from organizations o where o.id = ? and o.deleted = 0${lock ? ' for update of o' : ''}`,
+    `select ${member.sql} as role from organizations o where o.id = ?${evenDeleted ? '' : ' and o.deleted = 0'}${lock ? ' for update of o' : ''}`,
     [...member.params, organizationId],
   );
   return row?.role ?? null;
@@ -298,13 +299,7 @@ export async function findOrganizationForMember(em: EntityManager, actor: Actor,
  * hears of its changes (src/live/hub.ts).
  */
 export async function isMemberOf(em: EntityManager, actor: Actor, organizationId: string, evenDeleted = false): Promise<boolean> {
-  if (!isUuid(organizationId)) return false;
-  const member = memberRoleSql(actor);
-  const [row] = await em.execute<Array<{ role: number | null }>>(
-    `select ${member.sql} as role from organizations o where o.id = ?${evenDeleted ? '' : ' and o.deleted = 0'}`,
-    [...member.params, organizationId],
-  );
-  return row !== undefined && row.role !== null;
+  return (await storedRole(em, actor, organizationId, { evenDeleted })) !== null;
 }
 
 export type OrganizationAccess = 'MEMBER' | 'NOT_MEMBER' | 'NOT_FOUND';

@@ -4,6 +4,7 @@
 //   DATABASE_URL  server to use (scratch databases are created on it and dropped), default local
 //   BENCH_SECONDS measured seconds per window (5), BENCH_REPS windows per path and level (3),
 //   BENCH_QUICK=1 levels 32 only and no 1M-row step, WORKERS gateway processes (1)
+//   BENCH_ONLY=live only the idle live update streams' memory (results.md untouched)
 //   PEER_DIR      the PostGraphile peer (default ../shared/peers/postgraphile); skipped when absent
 //   Load: Debian's wrk (C, one thread) when installed, else autocannon (which burns a core itself).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,6 +29,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 // Odd, so the median is a measured window (with 2 it was the higher of the two).
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const QUICK = process.env.BENCH_QUICK === '1';
+/** BENCH_ONLY=live: only what idle live update streams cost (a minute; results.md untouched). */
+const ONLY = process.env.BENCH_ONLY;
 const WORKERS = Number(process.env.WORKERS ?? 1);
 const LEVELS = QUICK ? [32] : [1, 32, 128];
 const CREATE_MUTATION = 'mutation Create($name: String!) { createOrganization(input: { name: $name }) { __typename ... on Organization { id name createdAt updatedAt registerable deleted partnerConfiguration } ... on Error { message } } }';
@@ -296,47 +299,109 @@ async function roundTrips(databaseUrl: string, key: string, createRateLimit: Cre
   }
 }
 
+type Memory = { rss: number; heap: number };
+
+/** A free loopback port (for the gateway's inspector). */
+async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The gateway's memory after a full GC, asked through its inspector (Chrome DevTools protocol): RSS from /proc, V8 heap used. */
+async function settledMemory(inspectPort: number, pid: number): Promise<Memory> {
+  const [target] = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
+  const socket = new WebSocket(target!.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => ((socket.onopen = resolve), (socket.onerror = reject)));
+  let id = 0;
+  const call = (method: string, params: object = {}) =>
+    new Promise<{ result?: { result?: { value?: string } } }>((resolve) => {
+      const mine = ++id;
+      socket.addEventListener('message', function onMessage(message) {
+        const reply = JSON.parse(String(message.data)) as { id?: number };
+        if (reply.id !== mine) return;
+        socket.removeEventListener('message', onMessage);
+        resolve(reply as never);
+      });
+      socket.send(JSON.stringify({ id: mine, method, params }));
+    });
+  try {
+    await call('HeapProfiler.collectGarbage');
+    await call('HeapProfiler.collectGarbage');
+    const reply = await call('Runtime.evaluate', { expression: 'String(process.memoryUsage().heapUsed)', returnByValue: true });
+    return { rss: rssOf(pid) / 2 ** 20, heap: Number(reply.result!.result!.value) / 2 ** 20 };
+  } finally {
+    socket.close();
+  }
+}
+
 /**
- * What 1,000 idle live update streams cost the gateway's memory: its RSS (after a GC-settling pause) with
- * none open and with 1,000 open (each past Yoga's first ping), on its own process with
- * LIVE_STREAMS_PER_KEY raised so one key may hold them all. Returns MB.
+ * What idle live update streams cost the gateway: a process of its own (LIVE_STREAMS_PER_KEY raised so
+ * one key holds them all) that first serves 2 s of creates and one stream (as a running server has: the
+ * listener, code paths, pools and a used heap exist), then 1,000 streams opened over their own
+ * connections and 1,000 more, each past its first ping. After each step, 3 s of quiet and a full GC (through the inspector): RSS, and the V8 heap in
+ * use, which is what the streams hold. RSS also moves with V8's young generation, which it grows for
+ * the burst of opening 1,000 streams and may keep; so the same steps run again with the young
+ * generation fixed at 16 MB semi-spaces (`pinned`), where RSS shows the streams alone.
  */
-async function idleStreamsMb(url: string, key: string, streams = 1000): Promise<{ before: number; after: number; perStreamKb: number }> {
+async function idleStreams(url: string, key: string, pinned: boolean): Promise<{ steps: Memory[] }> {
+  const inspectPort = await freePort();
+  const flags = [`--inspect=127.0.0.1:${inspectPort}`, ...(pinned ? ['--max-semi-space-size=16', '--min-semi-space-size=16'] : [])];
   const proc = await startProcess(
-    [process.execPath, 'bin/trieve-gateway.js', 'serve'],
-    { ...GATEWAY_ENV, DATABASE_URL: url, LIVE_STREAMS_PER_KEY: String(streams) },
+    [process.execPath, ...flags, 'bin/trieve-gateway.js', 'serve'],
+    { ...GATEWAY_ENV, DATABASE_URL: url, LIVE_STREAMS_PER_KEY: '2001' },
     /GraphQL and GraphiQL: (http:\/\/[^/\s]+)\/graphql/,
   );
   proc.child.stdout!.resume();
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
   const requests: http.ClientRequest[] = [];
-  try {
-    // Warm: one stream opened and closed, so the listener, the code paths and the pools exist already.
-    const open = () =>
-      new Promise<void>((resolve, reject) => {
-        const body = JSON.stringify({ query: 'subscription { organizationEvents { kind organizationId } }' });
-        const request = http.request(`${proc.url}/graphql`, { method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${key}`, 'content-length': Buffer.byteLength(body) } }, (response) => {
-          if (response.statusCode !== 200) return reject(new Error(`subscription answered ${response.statusCode}`));
-          response.once('data', () => resolve()); // Yoga's first ping: the stream is open
-        });
-        request.on('error', reject);
-        request.end(body);
-        requests.push(request);
+  const open = () =>
+    new Promise<void>((resolve, reject) => {
+      const body = JSON.stringify({ query: 'subscription { organizationEvents { kind organizationId } }' });
+      const request = http.request(`${proc.url}/graphql`, { method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${key}`, 'content-length': Buffer.byteLength(body) } }, (response) => {
+        if (response.statusCode !== 200) return reject(new Error(`subscription answered ${response.statusCode}`));
+        response.once('data', () => resolve()); // the first ping: the stream is open
       });
+      request.on('error', reject);
+      request.end(body);
+      requests.push(request);
+    });
+  const settle = async () => {
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    return settledMemory(inspectPort, proc.child.pid!);
+  };
+  try {
+    // As a server that has been serving: 2 s of creates first (V8 has sized and touched its heap), and one stream.
+    await measure(proc, 'graphql', key, 32, 2);
     await open();
     requests.pop()!.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const before = rssOf(proc.child.pid!);
-    for (let i = 0; i < streams; i += 50) await Promise.all(Array.from({ length: Math.min(50, streams - i) }, open));
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const after = rssOf(proc.child.pid!);
-    return { before: before / 2 ** 20, after: after / 2 ** 20, perStreamKb: (after - before) / 1024 / streams };
+    const steps = [await settle()];
+    for (let thousand = 0; thousand < 2; thousand++) {
+      for (let i = 0; i < 1000; i += 50) await Promise.all(Array.from({ length: 50 }, open));
+      steps.push(await settle());
+    }
+    return { steps };
   } finally {
     for (const request of requests) request.destroy();
     agent.destroy();
     proc.child.kill('SIGTERM');
     await new Promise((resolve) => (proc.child.exitCode !== null ? resolve(null) : proc.child.on('exit', resolve)));
   }
+}
+
+/** Both runs of idleStreams, as the results' table. */
+async function idleStreamsTable(url: string, key: string): Promise<string> {
+  const mb = (n: number) => n.toFixed(1);
+  let rows = '';
+  for (const pinned of [false, true]) {
+    const { steps } = await idleStreams(url, key, pinned);
+    log(`  idle live update streams${pinned ? ' (young generation fixed)' : ''}: ${steps.map((m) => `RSS ${m.rss.toFixed(0)} MB, heap ${m.heap.toFixed(1)} MB`).join(' -> ')}`);
+    const [none, one, two] = steps as [Memory, Memory, Memory];
+    rows += `| ${pinned ? 'young generation fixed (16 MB semi-spaces)' : 'defaults'} | ${mb(none.rss)} MB / ${mb(none.heap)} MB | ${mb(one.rss - none.rss)} MB / ${mb(one.heap - none.heap)} MB | ${mb(two.rss - one.rss)} MB / ${mb(two.heap - one.heap)} MB |\n`;
+  }
+  return `\nIdle live update streams (subscriptions over SSE, one connection each) on one gateway process, after 3 s of quiet and a full GC; RSS / V8 heap in use:\n\n| gateway | none open | the first 1,000 add | the next 1,000 add |\n|---|---|---|---|\n${rows}`;
 }
 
 async function embeddedStartMs(): Promise<number> {
@@ -369,6 +434,10 @@ async function main() {
     for (let i = 0; i < 64; i++) many.push((await createApiKey(setup.orm.em.fork(), { email: `bench-${i}@example.com` })).key);
     const manyKeys = many.join('|');
     await setup.close();
+    if (ONLY === 'live') {
+      log(await idleStreamsTable(url, key));
+      return;
+    }
 
     log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, node ${process.version}, ${SECONDS}s windows × ${REPS}, workers ${WORKERS}, load ${WRK ? 'wrk -t1' : 'autocannon'}`);
     const peer = await startPeer(BASE_URL);
@@ -467,8 +536,7 @@ async function main() {
     }
 
     const startMs = await embeddedStartMs();
-    const live = await idleStreamsMb(url, key);
-    log(`  1,000 idle live update streams: RSS ${live.before.toFixed(0)} MB -> ${live.after.toFixed(0)} MB`);
+    const live = await idleStreamsTable(url, key);
 
     // API keys' "last used": every row update of api_keys in the run is one (nothing else updates keys here).
     const [usage] = (
@@ -505,7 +573,7 @@ async function main() {
     table += scaling;
     if (featureRows) table += `\n| feature (c=32) | path | off | on | on ÷ off | p99 on | errors on | peak RSS off | peak RSS on |\n|---|---|---|---|---|---|---|---|---|\n${featureRows}`;
     if (sink.bytes() > 0) table += `\nTraces exported while tracing was on: ${(sink.bytes() / 2 ** 20).toFixed(1)} MB of OTLP/HTTP JSON.\n`;
-    table += `\n1,000 idle live update streams (subscriptions over SSE) on one gateway process: RSS ${live.before.toFixed(0)} MB with none, ${live.after.toFixed(0)} MB with 1,000 (${(live.after - live.before).toFixed(1)} MB, ${live.perStreamKb.toFixed(1)} KB a stream).\n`;
+    table += live;
     table += `\nEmbedded start on an empty data directory to a healthy \`/api/health\`: ${(startMs / 1000).toFixed(2)} s.\n`;
     writeFileSync('bench/results.md', table);
     log(`\n${table}`);

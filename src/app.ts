@@ -4,12 +4,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { sendNodeResponse } from '@whatwg-node/server';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useRestAdapter } from '../rest-adapter/index.js';
 import { readApiKey, resolveViewer, ViewerCache } from './auth/api-keys.js';
 import { LastUsedRecorder } from './api-keys/last-used.js';
 import type { Listen } from './db/listen.js';
 import { LiveHub } from './live/hub.js';
+import { useLeanEventStreams } from './live/sse.js';
 import type { Config } from './config.js';
 import type { Audit, Context } from './context.js';
 import { isDatabaseUnavailable, loggable } from './db/errors.js';
@@ -226,7 +228,16 @@ export function createApp({ orm, config, logger, tracing, listen }: AppOptions):
   // GraphiQL sends arbitrary documents, which a trusted-documents server refuses: it is off there.
   const graphiql = config.graphiql && !trusted;
 
-  const yoga = createYoga<Record<string, unknown>, Context>({
+  const contextFor = (viewer: Context['viewer'], em = orm.em.fork()): Context =>
+    Object.freeze({ em, viewer, createRateLimit: config.createRateLimit, apiKeyCache: viewers, audit, live });
+  // Subscriptions over SSE: an idle stream holds its connection and its source, not its request (src/live/sse.ts).
+  const eventStreams = useLeanEventStreams<Context>({
+    execute: () => yoga.getEnveloped().execute,
+    contextForEvents: ({ viewer }) => () => contextFor(viewer),
+    logger,
+  });
+
+  const yoga: YogaServerInstance<Record<string, unknown>, Context> = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
@@ -253,10 +264,12 @@ export function createApp({ orm, config, logger, tracing, listen }: AppOptions):
       const em = orm.em.fork();
       const viewer = await resolveViewer(em, readApiKey(request.headers), { cache: viewers, onRefused });
       if (viewer) lastUsed.touch(viewer.apiKeyId);
-      return Object.freeze({ em, viewer, createRateLimit: config.createRateLimit, apiKeyCache: viewers, audit, live });
+      return contextFor(viewer, em);
     },
     plugins: [
-      // First, so the GraphQL (and REST) operation span is a child of the HTTP span (tracing on only).
+      // Before the plugins that wrap execution, so they wrap an event's too.
+      eventStreams,
+      // First of the rest, so the GraphQL (and REST) operation span is a child of the HTTP span (tracing on only).
       ...(tracing?.plugins ?? []),
       useRequestIdHeader(),
       ...(graphiql
@@ -283,7 +296,17 @@ export function createApp({ orm, config, logger, tracing, listen }: AppOptions):
     handleNodeRequest: (req: IncomingMessage, res: ServerResponse) => {
       const header = req.headers['x-request-id'];
       requestScope.run(newRequestScope(Array.isArray(header) ? header[0] : header), () => {
-        void yoga.requestListener(req, res);
+        // Yoga's requestListener, except that a subscription's stream is written to the socket by us.
+        void (async () => {
+          const response = await yoga.handleNodeRequestAndResponse(req, res, { req, res });
+          const stream = eventStreams.streamOf(response);
+          if (stream) stream.sendTo(res, response.status, response.headers);
+          else await sendNodeResponse(response, res, req, true);
+        })().catch((error: unknown) => {
+          logger.error({ err: loggable(error) }, 'internal error');
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ message: 'Internal Server Error' }));
+          else res.destroy();
+        });
       });
     },
     startDraining: () => {
@@ -294,6 +317,7 @@ export function createApp({ orm, config, logger, tracing, listen }: AppOptions):
     lastUsed,
     live,
     close: async () => {
+      eventStreams.close();
       await live?.close();
       await lastUsed.close();
     },

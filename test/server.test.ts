@@ -178,4 +178,36 @@ describe('graceful shutdown', () => {
     await closed;
     await expect(fetch(`${server.url}/api/health`)).rejects.toThrow();
   });
+
+  it('ends open live update streams on shutdown with `event: complete` and a clean end, then closes', async () => {
+    const setup = await initORM(config, { migrate: true });
+    const { key } = await createApiKey(setup.orm.em.fork(), { email: 'shutdown-stream@example.com' });
+    await setup.close();
+    const server = await startServer(config, silent);
+    const body = JSON.stringify({ query: 'subscription { organizationEvents { kind } }' });
+    let text = '';
+    const first = Promise.withResolvers<void>();
+    const ended = new Promise<{ status: number; aborted: boolean }>((resolve, reject) => {
+      const req = http.request(
+        `${server.url}/graphql`,
+        { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${key}` } },
+        (res) => {
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            text += chunk;
+            first.resolve();
+          });
+          res.on('end', () => resolve({ status: res.statusCode!, aborted: res.errored !== null }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    await first.promise; // the first ping: the stream is open
+    await server.close();
+    expect(await ended).toEqual({ status: 200, aborted: false });
+    expect(text.startsWith(':\n\n')).toBe(true);
+    expect(text.endsWith('event: complete\ndata:\n\n')).toBe(true);
+    await expect(fetch(`${server.url}/api/health`)).rejects.toThrow();
+  });
 });

@@ -23,6 +23,7 @@ import { createApiKey } from '../src/auth/api-keys.js';
 import { initORM } from '../src/db/orm.js';
 import { createLogger } from '../src/logger.js';
 import { countStatements } from '../test/helpers.js';
+import { sparePort } from '../test/private-postgres.js';
 
 const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -328,15 +329,6 @@ async function roundTrips(databaseUrl: string, key: string, createRateLimit: Cre
 
 type Memory = { rss: number; heap: number };
 
-/** A free loopback port (for the gateway's inspector). */
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** The gateway's memory after a full GC, asked through its inspector (Chrome DevTools protocol): RSS from /proc, V8 heap used. */
 async function settledMemory(inspectPort: number, pid: number): Promise<Memory> {
   const [target] = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
@@ -374,7 +366,7 @@ async function settledMemory(inspectPort: number, pid: number): Promise<Memory> 
  * run again with the young generation fixed at 16 MB semi-spaces (`pinned`).
  */
 async function idleStreams(url: string, key: string, pinned: boolean): Promise<{ steps: Memory[] }> {
-  const inspectPort = await freePort();
+  const inspectPort = await sparePort();
   const flags = [`--inspect=127.0.0.1:${inspectPort}`, ...(pinned ? ['--max-semi-space-size=16', '--min-semi-space-size=16'] : [])];
   const proc = await startProcess(
     [process.execPath, ...flags, 'bin/trieve-gateway.js', 'serve'],

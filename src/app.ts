@@ -23,6 +23,7 @@ import { jsonResponse } from './http/json-response.js';
 import { createMetrics, useMetricsEndpoint, useRequestObservation } from './http/observability.js';
 import { loadPersistedOperations, useTrustedDocuments } from './http/persisted-operations.js';
 import { currentRequestId, newRequestScope, requestScope } from './request-context.js';
+import { CreateQueue } from './organizations/create-queue.js';
 import { DEFAULT_CREATE_RATE_LIMIT } from './organizations/rate-limit.js';
 import { clientClosedRequest, serviceUnavailable } from './schema/errors.js';
 import { schema } from './schema/index.js';
@@ -38,6 +39,8 @@ export type App = Readonly<{
   startDraining(): void;
   /** Keys' "last used" times, written off the request path (counts for the bench). */
   lastUsed: LastUsedRecorder;
+  /** Where concurrent creates share statements (its stats: metrics, tests, the bench). */
+  createQueue: CreateQueue;
   /** Live updates (null without a listener). */
   live: LiveHub | null;
   /** After the last request: writes what is left (before the database closes). */
@@ -49,7 +52,15 @@ export type App = Readonly<{
 export type AppConfig = Pick<
   Config,
   'maxBodyBytes' | 'graphqlMaxBodyBytes' | 'graphiql' | 'introspection' | 'persistedOperationsFile' | 'metricsToken' | 'corsOrigins' | 'apiKeyCacheSeconds' | 'createRateLimit' | 'liveStreamsPerKey'
->;
+> & {
+  /** Create statements in flight before concurrent creates share one (src/organizations/create-queue.ts); default: the pool's size. */
+  createStatementsInFlight?: number;
+};
+
+/** The database pool's size, as the ORM was given it (embedded: 1). */
+function poolSize(orm: MikroORM): number {
+  return (orm.config.get('pool') as { max?: number } | undefined)?.max ?? 10;
+}
 
 export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   maxBodyBytes: 1024 * 1024,
@@ -228,8 +239,10 @@ export function createApp({ orm, config, logger, tracing, listen }: AppOptions):
   // GraphiQL sends arbitrary documents, which a trusted-documents server refuses: it is off there.
   const graphiql = config.graphiql && !trusted;
 
+  // Concurrent creates share statements once as many are in flight as the pool has connections.
+  const createQueue = new CreateQueue(orm.em.fork(), config.createRateLimit, { concurrency: config.createStatementsInFlight ?? poolSize(orm) });
   const contextFor = (viewer: Context['viewer'], em = orm.em.fork()): Context =>
-    Object.freeze({ em, viewer, createRateLimit: config.createRateLimit, apiKeyCache: viewers, audit, live });
+    Object.freeze({ em, viewer, createRateLimit: config.createRateLimit, createQueue, apiKeyCache: viewers, audit, live });
   // Subscriptions over SSE: an idle stream holds its connection and its source, not its request (src/live/sse.ts).
   const eventStreams = useLeanEventStreams<Context>({
     execute: () => yoga.getEnveloped().execute,
@@ -316,6 +329,7 @@ export function createApp({ orm, config, logger, tracing, listen }: AppOptions):
       void live?.close();
     },
     lastUsed,
+    createQueue,
     live,
     close: async () => {
       eventStreams.close();

@@ -4,6 +4,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Viewer, ViewerCache } from './auth/api-keys.js';
 import type { LiveHub } from './live/hub.js';
+import type { CreateQueue } from './organizations/create-queue.js';
 import type { CreateRateLimit } from './organizations/rate-limit.js';
 
 /** One structured audit line (key created, rotated, revoked): ids only, never a secret or a hash. */
@@ -14,6 +15,8 @@ export type Context = Readonly<{
   viewer: Viewer | null;
   /** CREATE_LIMIT_PER_MINUTE / CREATE_LIMIT_BURST. */
   createRateLimit: CreateRateLimit;
+  /** Where concurrent creates share statements (made with createRateLimit). */
+  createQueue: CreateQueue;
   /** This instance's key cache: a revoke or rotation here takes effect here at once. */
   apiKeyCache: ViewerCache;
   audit: Audit;

@@ -32,8 +32,21 @@ const SOMEONE_LISTENS = `exists (select 1 from live_listeners where seen_at > no
  * someone listens.
  */
 export function notifySql(kind: OrganizationEventKind, organizationId: string, userId: string | null = null, from = ''): { sql: string; params: unknown[] } {
-  const payload: OrganizationEvent = { kind, organizationId, userId, at: new Date().toISOString() };
-  return { sql: `select pg_notify(?, ?) ${from ? `from ${from} ` : ''}where ${SOMEONE_LISTENS}`, params: [LIVE_CHANNEL, JSON.stringify(payload)] };
+  return { sql: `select pg_notify(?, ?) ${from ? `from ${from} ` : ''}where ${SOMEONE_LISTENS}`, params: [LIVE_CHANNEL, eventPayload(kind, organizationId, userId)] };
+}
+
+/** An event as the channel carries it (for notifyEachSql's payload column). */
+export function eventPayload(kind: OrganizationEventKind, organizationId: string, userId: string | null = null): string {
+  const event: OrganizationEvent = { kind, organizationId, userId, at: new Date().toISOString() };
+  return JSON.stringify(event);
+}
+
+/**
+ * One pg_notify per row of `from` (e.g. the rows a batched insert returned, joined to their payloads),
+ * the payload read from `payloadColumn` (made by eventPayload): notifies only while someone listens.
+ */
+export function notifyEachSql(from: string, payloadColumn: string): { sql: string; params: unknown[] } {
+  return { sql: `select pg_notify(?, ${payloadColumn}) from ${from} where ${SOMEONE_LISTENS}`, params: [LIVE_CHANNEL] };
 }
 
 /** This process has subscribers: writes publish from now on (the row is committed before this returns). */

@@ -6,10 +6,11 @@ import { ORGANIZATION_NAME_CONSTRAINT, Organization } from '../entities/organiza
 import { keysetSql, pageWindow, toPage, type Page, type PageArgs } from '../pagination.js';
 import { isUuid } from '../uuid.js';
 import { NotAllowedError, NotFoundError, OrganizationNameTakenError, ValidationError } from './errors.js';
-import { refusal, takeTokenSql, type CreateRateLimit } from './rate-limit.js';
+import { refundTokens, refusal, takeTokenSql, takeTokensSql, type CreateRateLimit } from './rate-limit.js';
 import { allows, effectiveRole, REQUIRED_ROLE, type OrganizationAction, type Role } from './roles.js';
 import type { ApiKeyRole } from '../entities/api-key.entity.js';
-import { notifySql, publish } from '../live/events.js';
+import type { CreateQueue } from './create-queue.js';
+import { eventPayload, notifyEachSql, notifySql, publish } from '../live/events.js';
 
 export { LastOwnerError, NotAllowedError, NotFoundError, OrganizationNameTakenError, ValidationError } from './errors.js';
 
@@ -101,6 +102,8 @@ export async function createOrganization(
   name: string,
   idempotencyKey?: string | null,
   limit: CreateRateLimit = null,
+  /** Where concurrent creates share statements (made with the same `limit`); without it each runs alone. */
+  queue: CreateQueue | null = null,
 ): Promise<Organization> {
   if (actor.userId === null) throw new NotAllowedError("An organization's API key cannot create organizations: use a user's key");
   const owner = { id: actor.userId };
@@ -108,7 +111,11 @@ export async function createOrganization(
   if (idempotencyKey != null) validateIdempotencyKey(idempotencyKey);
   const organizationId = randomUUID();
   try {
-    if (idempotencyKey == null) return await insertOrganizationWithOwner(em, owner.id, organizationId, name, limit);
+    if (idempotencyKey == null) {
+      return await (queue ? queue.insert(em, { userId: owner.id, organizationId, name }) : insertOrganizationWithOwner(em, owner.id, organizationId, name, limit));
+    }
+    // An idempotent create keeps its own transaction: its key's claim, its create and the read of an
+    // earlier answer must commit or roll back together, which a statement shared with others cannot do.
     return await em.transactional(async (tx) => {
       const requestHash = createHash('sha256').update(JSON.stringify({ createOrganization: { name } })).digest('hex');
       const claim = await claimIdempotencyKey(tx, owner.id, idempotencyKey, requestHash, organizationId);
@@ -136,7 +143,7 @@ export async function createOrganization(
  * in the entities and the migrations (the schema test holds those two together; the tests of this
  * function hold this statement to them). It also publishes the live update (pg_notify, sent on commit).
  */
-async function insertOrganizationWithOwner(
+export async function insertOrganizationWithOwner(
   em: EntityManager,
   userId: string,
   organizationId: string,
@@ -163,6 +170,85 @@ async function insertOrganizationWithOwner(
   );
   if (rows.length === 0) throw await refusal(em, limit!, userId);
   return organizationFromRow(rows[0] as OrganizationRow);
+}
+
+/** One create of a batch (./create-queue.ts): who creates what, with the ids it will have. */
+export type CreateEntry = Readonly<{ userId: string; organizationId: string; name: string }>;
+
+/** What became of a batched create: made, its name taken, or to be run alone (insertOrganizationWithOwner). */
+export type BatchOutcome = Organization | 'taken' | 'alone';
+
+/**
+ * Several creates in one statement, for creates that arrive together (./create-queue.ts): each
+ * organization with its owner membership and its live update, exactly as insertOrganizationWithOwner
+ * makes them, in one round trip and one commit. A name that a live organization already has, or that
+ * an earlier entry of the batch takes, is `taken` for that entry alone (names are inserted in name
+ * order with ON CONFLICT DO NOTHING on the unique index, so a name a concurrent statement takes first
+ * is `taken` too, and two batches never wait on each other's names in opposite orders). With a create
+ * limit, each user's creates in the batch take their tokens together (takeTokensSql, all or none):
+ * a user whose bucket cannot cover them all gets `alone` for those, as does an entry whose name was
+ * left to one of those. Tokens taken for a name lost to a concurrent create are given back (refundTokens).
+ * Outcomes come in the order of `entries`.
+ */
+export async function insertOrganizationsWithOwners(em: EntityManager, entries: readonly CreateEntry[], limit: CreateRateLimit): Promise<BatchOutcome[]> {
+  const now = new Date();
+  const input = JSON.stringify(
+    entries.map((e, ord) => ({ ord, id: e.organizationId, name: e.name, user_id: e.userId, member_id: randomUUID(), payload: eventPayload('CREATED', e.organizationId, e.userId) })),
+  );
+  const token = limit ? takeTokensSql(limit, 'wants') : undefined;
+  const granted = token ? 'candidate c where c.user_id in (select user_id from bucket)' : 'candidate c';
+  const created = notifyEachSql('org join input i on i.id = org.id', 'i.payload');
+  const rows = await em.execute<Array<OrganizationRow & { ord: number; taken_before: boolean; candidate: boolean; granted: boolean }>>(
+    `with input as (
+       select * from json_to_recordset(?::json) as i(ord int, id uuid, name text, user_id uuid, member_id uuid, payload text)
+     ), checked as (
+       select i.*, exists (select 1 from organizations o where o.name = i.name and o.deleted = 0) as taken_before from input i
+     ), candidate as (
+       -- the first entry of each name that no live organization has now
+       select distinct on (i.name) i.* from checked i where not i.taken_before order by i.name, i.ord
+     ), wants as (
+       select user_id, count(*)::int as n from candidate group by user_id
+     ), ${token ? `${token.sql}, ` : ''}granted as (
+       select c.* from ${granted}
+     ), org as (
+       insert into organizations (id, name, created_at, updated_at, registerable, deleted, partner_configuration)
+       select g.id, g.name, ?::timestamptz, ?::timestamptz, true, 0, '{}'::jsonb from granted g order by g.name
+       on conflict (name) where deleted = 0 do nothing
+       returning *
+     ), owner as (
+       insert into user_organizations (id, user_id, organization_id, role, created_at, updated_at)
+       select g.member_id, g.user_id, org.id, ${MembershipRole.owner}, org.created_at, org.created_at from org join granted g on g.id = org.id
+     ), notified as (
+       ${created.sql}
+     )
+     select i.ord, i.taken_before, org.*,
+       i.id in (select id from candidate) as candidate,
+       i.id in (select id from granted) as granted,
+       (select count(*) from notified) as notified
+     from checked i left join org on org.id = i.id order by i.ord`,
+    [input, ...(token?.params ?? []), now, now, ...created.params],
+  );
+  const outcomes: BatchOutcome[] = new Array(entries.length);
+  const refunds = new Map<string, number>();
+  const winners = new Map<string, number>();
+  for (const row of rows) if (row.candidate) winners.set(entries[row.ord]!.name, row.ord);
+  for (const row of rows) {
+    const entry = entries[row.ord]!;
+    if (row.id != null) outcomes[row.ord] = organizationFromRow(row);
+    else if (row.taken_before) outcomes[row.ord] = 'taken';
+    else if (row.candidate && !row.granted) outcomes[row.ord] = 'alone';
+    else if (row.candidate) {
+      outcomes[row.ord] = 'taken'; // lost to a concurrent create: its token goes back
+      if (limit) refunds.set(entry.userId, (refunds.get(entry.userId) ?? 0) + 1);
+    }
+  }
+  // A later entry of a name: taken if the name's first entry made it or lost it, alone if that one runs alone.
+  for (const row of rows) {
+    if (outcomes[row.ord] !== undefined) continue;
+    outcomes[row.ord] = outcomes[winners.get(entries[row.ord]!.name)!] === 'alone' ? 'alone' : 'taken';
+  }
+  if (limit && refunds.size > 0) await refundTokens(em, limit, refunds);
+  return outcomes;
 }
 
 type OrganizationRow = {

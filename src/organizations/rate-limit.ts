@@ -49,3 +49,41 @@ export async function refusal(em: EntityManager, limit: NonNullable<CreateRateLi
   const missing = 1 - Number(row?.tokens ?? 0);
   return new RateLimitedError(limit, Math.max(1, Math.ceil(missing / rate)));
 }
+
+/**
+ * The batched form of takeTokenSql (concurrent creates that share one statement, ./create-queue.ts): a
+ * CTE (`bucket`) that takes, for each row `(user_id, n)` of the relation `wants`, all `n` tokens from
+ * that user's bucket or none, and yields the user_id of each user it took them from. All or nothing per
+ * user keeps the count exact without knowing how many a partly full bucket held: a user it refuses has
+ * their creates run one by one (takeTokenSql), which grants exactly what is left. Buckets are locked in
+ * user_id order, so two batches cannot deadlock on them.
+ */
+export function takeTokensSql(limit: NonNullable<CreateRateLimit>, wants: string): { sql: string; params: unknown[] } {
+  const rate = limit.perMinute / 60;
+  // The proposed row carries n as burst - n (a new bucket starts full): excluded.tokens tells n back.
+  return {
+    sql: `bucket as (
+       insert into create_rate_limits as b (user_id, tokens, updated_at)
+       select user_id, ?::float8 - n, clock_timestamp() from ${wants} where n <= ? order by user_id
+       on conflict (user_id) do update set tokens = ${REFILLED} - (?::float8 - excluded.tokens), updated_at = clock_timestamp()
+       where ${REFILLED} >= ?::float8 - excluded.tokens
+       returning b.user_id
+     )`,
+    params: [limit.burst, limit.burst, limit.burst, rate, limit.burst, limit.burst, rate, limit.burst],
+  };
+}
+
+/**
+ * Gives back tokens a batched create took for an organization it then could not make (its name was
+ * taken by a concurrent create after the batch checked it): `refunds` maps user ids to token counts.
+ * A bucket never holds more than the burst.
+ */
+export async function refundTokens(em: EntityManager, limit: NonNullable<CreateRateLimit>, refunds: ReadonlyMap<string, number>): Promise<void> {
+  if (refunds.size === 0) return;
+  const rows = JSON.stringify([...refunds].map(([user_id, n]) => ({ user_id, n })));
+  await em.execute(
+    `update create_rate_limits b set tokens = least(?::float8, b.tokens + r.n)
+     from json_to_recordset(?::json) as r(user_id uuid, n int) where b.user_id = r.user_id`,
+    [limit.burst, rows],
+  );
+}

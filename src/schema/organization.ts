@@ -87,9 +87,9 @@ builder.mutationField('createOrganization', (t) =>
       types: [OrganizationNameTakenError, ValidationError, NotAllowedError],
       union: { name: 'CreateOrganizationResult' },
     },
-    resolve: async (_root, { input }, { em, viewer, createRateLimit }) => {
+    resolve: async (_root, { input }, { em, viewer, createRateLimit, createQueue }) => {
       try {
-        return await createOrganization(em, actorOf(viewer), input.name, input.idempotencyKey, createRateLimit);
+        return await createOrganization(em, actorOf(viewer), input.name, input.idempotencyKey, createRateLimit, createQueue);
       } catch (error) {
         throw error instanceof RateLimitedError ? rateLimited(error) : error;
       }

@@ -1,0 +1,142 @@
+// Concurrent creates share statements (smart batching). While fewer than `concurrency` create
+// statements are in flight, a create runs at once, alone, as it always did (a lone create waits for
+// nothing: there is no timer). Past that, creates wait here; when a statement in flight finishes, the
+// next one takes every create waiting (up to `maxBatch`) as one statement (insertOrganizationsWithOwners):
+// one parse, one plan, one round trip, one commit for all. The busier the database, the larger the
+// batches, and each create costs it less. Every create still gets its own answer, decided by the
+// database's constraints as before, and none is answered before its statement committed.
+import { context, trace, type Context as TraceContext, type Link, type Span } from '@opentelemetry/api';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import type { Organization } from '../entities/organization.entity.js';
+import { OrganizationNameTakenError } from './errors.js';
+import { insertOrganizationsWithOwners, insertOrganizationWithOwner, type CreateEntry } from './organizations.js';
+import type { CreateRateLimit } from './rate-limit.js';
+
+export type CreateQueueOptions = Readonly<{
+  /** Create statements in flight at once before creates wait to share one (default: the pool's size). */
+  concurrency: number;
+  /** The most creates one statement takes. */
+  maxBatch?: number;
+}>;
+
+export const DEFAULT_MAX_BATCH = 64;
+
+type Waiting = {
+  entry: CreateEntry;
+  resolve(organization: Organization): void;
+  reject(error: unknown): void;
+  /** The request's trace context, and its wait's span (tracing on only). */
+  traceContext: TraceContext;
+  waitSpan: Span | undefined;
+};
+
+const tracer = trace.getTracer('trieve-gateway');
+
+export class CreateQueue {
+  readonly #batchEm: EntityManager;
+  readonly #limit: CreateRateLimit;
+  readonly #concurrency: number;
+  readonly #maxBatch: number;
+  readonly #waiting: Waiting[] = [];
+  #inFlight = 0;
+  /** Statements run and creates they carried (metrics, tests, the bench). */
+  readonly stats = { statements: 0, batches: 0, batchedCreates: 0, retriedAlone: 0 };
+
+  /** `em`: an EntityManager of its own for the shared statements (raw SQL only, nothing managed). */
+  constructor(em: EntityManager, limit: CreateRateLimit, { concurrency, maxBatch = DEFAULT_MAX_BATCH }: CreateQueueOptions) {
+    if (!(concurrency >= 1) || !(maxBatch >= 1)) throw new RangeError('concurrency and maxBatch must be at least 1');
+    this.#batchEm = em;
+    this.#limit = limit;
+    this.#concurrency = concurrency;
+    this.#maxBatch = maxBatch;
+  }
+
+  /**
+   * Creates the organization with its owner (as insertOrganizationWithOwner), alone on the request's
+   * own `em` while there is room, or else in the next shared statement. Rejects with the same errors.
+   */
+  insert(em: EntityManager, entry: CreateEntry): Promise<Organization> {
+    if (this.#inFlight < this.#concurrency) return this.#alone(em, entry);
+    return new Promise<Organization>((resolve, reject) => {
+      const traceContext = context.active();
+      const waitSpan = trace.getSpan(traceContext)?.isRecording() ? tracer.startSpan('organization.create.wait', {}, traceContext) : undefined;
+      this.#waiting.push({ entry, resolve, reject, traceContext, waitSpan });
+    });
+  }
+
+  async #alone(em: EntityManager, entry: CreateEntry): Promise<Organization> {
+    this.#inFlight++;
+    this.stats.statements++;
+    try {
+      return await insertOrganizationWithOwner(em, entry.userId, entry.organizationId, entry.name, this.#limit);
+    } finally {
+      this.#done();
+    }
+  }
+
+  /** A statement finished: the next takes every create waiting (up to maxBatch). */
+  #done(): void {
+    this.#inFlight--;
+    if (this.#waiting.length === 0) return;
+    const batch = this.#waiting.splice(0, this.#maxBatch);
+    void this.#shared(batch);
+  }
+
+  async #shared(batch: Waiting[]): Promise<void> {
+    this.#inFlight++;
+    this.stats.statements++;
+    // The statement gets a span of its own, linked to each request's wait (and they to it): no
+    // request's trace claims the batch's whole time, and its SQL span is not put under one of them.
+    const links: Link[] = batch.flatMap((w) => (w.waitSpan ? [{ context: w.waitSpan.spanContext() }] : []));
+    const span = links.length > 0 ? tracer.startSpan('organization.create.batch', { root: true, links, attributes: { 'gateway.batch.size': batch.length } }) : undefined;
+    for (const w of batch) {
+      if (span) w.waitSpan!.addLink({ context: span.spanContext() });
+      w.waitSpan?.setAttribute('gateway.batch.size', batch.length);
+      w.waitSpan?.end();
+    }
+    try {
+      const run = () => (batch.length === 1 ? this.#one(batch[0]!) : this.#many(batch));
+      await (span ? context.with(trace.setSpan(context.active(), span), run) : run());
+    } finally {
+      span?.end();
+      this.#done();
+    }
+  }
+
+  async #one(w: Waiting): Promise<void> {
+    try {
+      w.resolve(await insertOrganizationWithOwner(this.#batchEm, w.entry.userId, w.entry.organizationId, w.entry.name, this.#limit));
+    } catch (error) {
+      w.reject(error);
+    }
+  }
+
+  async #many(batch: Waiting[]): Promise<void> {
+    this.stats.batches++;
+    this.stats.batchedCreates += batch.length;
+    let outcomes;
+    try {
+      outcomes = await insertOrganizationsWithOwners(this.#batchEm, batch.map((w) => w.entry), this.#limit);
+    } catch (error) {
+      // The database unreachable (or the statement's fate unknown): each would have failed alone too.
+      if (isDatabaseUnavailable(error)) for (const w of batch) w.reject(error);
+      // The statement failed and was rolled back: each create is tried alone, so only its culprit fails.
+      else await this.#eachAlone(batch);
+      return;
+    }
+    const alone: Waiting[] = [];
+    batch.forEach((w, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome === 'alone') alone.push(w);
+      else if (outcome === 'taken') w.reject(new OrganizationNameTakenError(w.entry.name));
+      else w.resolve(outcome);
+    });
+    await this.#eachAlone(alone);
+  }
+
+  async #eachAlone(batch: Waiting[]): Promise<void> {
+    this.stats.retriedAlone += batch.length;
+    await Promise.all(batch.map((w) => this.#one(w)));
+  }
+}

@@ -37,21 +37,30 @@ const LEVELS = QUICK ? [32] : [1, 32, 128];
 const CREATE_MUTATION = 'mutation Create($name: String!) { createOrganization(input: { name: $name }) { __typename ... on Organization { id name createdAt updatedAt registerable deleted partnerConfiguration } ... on Error { message } } }';
 
 type Path = 'floor' | 'rest' | 'graphql' | 'postgraphile';
-/** The gateway as the benchmark runs it (create limit off: one user creates thousands a second). */
-const GATEWAY_ENV = { PORT: '0', LOG_LEVEL: 'info', MIGRATE_ON_START: 'false', CREATE_LIMIT_PER_MINUTE: '0' };
-/** Optional features measured on against off (c=32, one user); `otlp` is a local sink's URL. */
-const features = (otlp: string, oneUser: string, manyUsers: string): [string, Record<string, string>, string][] => [
-  // A limit so high it never refuses here, so every create does the bucket's work. Spread over many
-  // users (the normal case), and all from one user: every create then waits for the previous one's
-  // commit on that user's bucket row (the case the limit exists for, far above any sane rate).
-  ['create limit on (never reached), 64 users', { CREATE_LIMIT_PER_MINUTE: '1000000', CREATE_LIMIT_BURST: '1000000' }, manyUsers],
-  ['create limit on (never reached), 1 user', { CREATE_LIMIT_PER_MINUTE: '1000000', CREATE_LIMIT_BURST: '1000000' }, oneUser],
+/**
+ * The gateway as users run it, defaults on: the per-user create limit is on, high enough never to refuse
+ * here and spread over 64 users (every path sends their keys in turn), so every create does the bucket's work.
+ */
+const GATEWAY_ENV = { PORT: '0', LOG_LEVEL: 'info', MIGRATE_ON_START: 'false', CREATE_LIMIT_PER_MINUTE: '1000000', CREATE_LIMIT_BURST: '1000000' };
+/** The headline gateway process, in a feature row. */
+const DEFAULT = 'the gateway as measured above';
+type Feature = { label: string; off: Record<string, string> | typeof DEFAULT; on: Record<string, string> | typeof DEFAULT; keys: string };
+/** Optional features and choices, on against off (c=32); `otlp` is a local sink's URL. */
+const features = (otlp: string, oneUser: string, manyUsers: string): Feature[] => [
+  // The limit (on above) against none; and all creates from one user, the case the limit exists for,
+  // far above any sane rate: a batch then takes that user's tokens at once.
+  { label: 'create limit on (never reached), 64 users', off: { CREATE_LIMIT_PER_MINUTE: '0' }, on: DEFAULT, keys: manyUsers },
+  { label: 'create limit on (never reached), 1 user', off: { CREATE_LIMIT_PER_MINUTE: '0' }, on: DEFAULT, keys: oneUser },
+  // Concurrent creates sharing statements (on by default) against every create alone (as many
+  // statements in flight and connections as wrk's connections: nobody ever waits to share).
+  { label: 'creates share statements (off: CREATE_STATEMENTS_IN_FLIGHT=32, DB_POOL_SIZE=32)', off: { CREATE_STATEMENTS_IN_FLIGHT: '32', DB_POOL_SIZE: '32' }, on: DEFAULT, keys: manyUsers },
   // Every request traced and exported (OTLP/HTTP JSON to a sink in this process that reads and drops it).
-  ['tracing on (100% sampled)', { OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_TRACES_SAMPLER: 'always_on' }, oneUser],
-  ['tracing on (10% sampled)', { OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }, oneUser],
+  { label: 'tracing on (100% sampled)', off: DEFAULT, on: { OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_TRACES_SAMPLER: 'always_on' }, keys: manyUsers },
+  { label: 'tracing on (10% sampled)', off: DEFAULT, on: { OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }, keys: manyUsers },
   // Memory for speed: V8 sizes its young generation from the machine's memory (64 MB semi-spaces here);
   // a smaller one means less RSS and more garbage collection (README, "Memory").
-  ['V8 young generation capped (NODE_OPTIONS=--max-semi-space-size=16)', { NODE_OPTIONS: '--max-semi-space-size=16' }, oneUser],
+  { label: 'V8 young generation capped (NODE_OPTIONS=--max-semi-space-size=16)', off: DEFAULT, on: { NODE_OPTIONS: '--max-semi-space-size=16' }, keys: manyUsers },
+  { label: 'V8 young generation capped (NODE_OPTIONS=--max-semi-space-size=8)', off: DEFAULT, on: { NODE_OPTIONS: '--max-semi-space-size=8' }, keys: manyUsers },
 ];
 
 /** An OTLP/HTTP receiver that reads every export and drops it, counting spans' bytes. */
@@ -80,7 +89,7 @@ const WRK = (() => {
   }
 })();
 /** One measured window: throughput, client-side latency, errors, and the server process's own cost over it. */
-type Window = { rps: number; p50: number; p99: number; errors: number; cpuUsPerRequest?: number; dbCpuUsPerRequest?: number; peakRssMb?: number };
+type Window = { rps: number; p50: number; p99: number; errors: number; cpuUsPerRequest?: number; dbCpuUsPerRequest?: number; peakRssMb?: number; statementsPerCreate?: number };
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -214,6 +223,8 @@ async function measure(proc: Proc, kind: Path, key: string, connections: number,
   const shape = requestShape(kind, key);
   proc.windowRss = 0;
   const sampler = setInterval(() => proc.sample(), 200);
+  const gateway = kind === 'rest' || kind === 'graphql';
+  const statementsBefore = gateway ? await createStatements(proc) : undefined;
   const cpuBefore = cpuMsOf(proc.child.pid!);
   const dbCpuBefore = postgresCpuMs();
   let window: Window;
@@ -242,7 +253,21 @@ async function measure(proc: Proc, kind: Path, key: string, connections: number,
   }
   const requests = window.rps * seconds;
   const perRequest = (ms: number) => (requests > 0 ? (ms * 1000) / requests : undefined);
-  return { ...window, cpuUsPerRequest: perRequest(cpuMsOf(proc.child.pid!) - cpuBefore), dbCpuUsPerRequest: perRequest(postgresCpuMs() - dbCpuBefore), peakRssMb: proc.windowRss / 2 ** 20 };
+  const cpu = { cpuUsPerRequest: perRequest(cpuMsOf(proc.child.pid!) - cpuBefore), dbCpuUsPerRequest: perRequest(postgresCpuMs() - dbCpuBefore) };
+  const statementsAfter = gateway ? await createStatements(proc) : undefined;
+  const statementsPerCreate =
+    statementsBefore && statementsAfter && statementsAfter.creates > statementsBefore.creates
+      ? (statementsAfter.statements - statementsBefore.statements) / (statementsAfter.creates - statementsBefore.creates)
+      : undefined;
+  return { ...window, ...cpu, peakRssMb: proc.windowRss / 2 ** 20, statementsPerCreate };
+}
+
+/** The gateway's create statements so far and the creates they carried (its /metrics, from loopback). */
+async function createStatements(proc: Proc): Promise<{ statements: number; creates: number } | undefined> {
+  const text = await fetch(`${proc.url}/metrics`).then((r) => (r.ok ? r.text() : ''), () => '');
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const [statements, creates] = [value('organization_create_statement_creates_count'), value('organization_create_statement_creates_sum')];
+  return Number.isFinite(statements) && Number.isFinite(creates) ? { statements, creates } : undefined;
 }
 
 /** One wrk window (one thread: the load generator takes as little of the 2 cores as it can). */
@@ -419,8 +444,8 @@ function pgbenchCeiling(): string | undefined {
     return undefined;
   }
   const out = execFileSync('bash', ['bench/pgbench-create.sh', '32', '10'], { env: { ...process.env, DATABASE_URL: BASE_URL }, encoding: 'utf8' });
-  const tps = /tps = ([\d.]+)/.exec(out)?.[1];
-  return tps ? `${Number(tps).toFixed(0)} creates/s at 32 clients` : undefined;
+  const [one, shared] = [...out.matchAll(/creates\/s = (\d+)/g)].map((m) => Number(m[1]));
+  return one && shared ? `${one} creates/s one per statement, ${shared} creates/s ten per shared statement (${(shared / one).toFixed(1)}×), at 32 clients` : undefined;
 }
 
 /** Both runs of idleStreams, as the results' table. */
@@ -477,8 +502,7 @@ async function main() {
     const floor = await startProcess([process.execPath, 'bench/floor.mjs'], { DATABASE_URL: url, PORT: '0' }, /FLOOR (http:\/\/\S+)/);
     const gateway = await startProcess(
       [process.execPath, 'bin/trieve-gateway.js', 'serve'],
-      // The benchmark is one user creating thousands of organizations a second: no create limit here
-      // (what the limit costs is measured below, side by side).
+      // Defaults on, the create limit included (what it costs is measured below, side by side).
       { ...GATEWAY_ENV, DATABASE_URL: url, WORKERS: String(WORKERS) },
       /GraphQL and GraphiQL: (http:\/\/[^/\s]+)\/graphql/,
     );
@@ -490,12 +514,12 @@ async function main() {
     const kinds = (['floor', 'rest', 'graphql', 'postgraphile'] as Path[]).filter((kind) => targets[kind]);
     const results: Record<number, Record<Path, Window[]>> = {};
     for (const connections of LEVELS) {
-      for (const kind of kinds) await measure(targets[kind]!, kind, key, connections, 2); // warm-up
+      for (const kind of kinds) await measure(targets[kind]!, kind, manyKeys, connections, 2); // warm-up
       results[connections] = { floor: [], rest: [], graphql: [], postgraphile: [] };
       for (let rep = 0; rep < REPS; rep++) {
         const order: Path[] = rep % 2 ? [...kinds].reverse() : kinds;
         for (const kind of order) {
-          const w = await measure(targets[kind]!, kind, key, connections, SECONDS);
+          const w = await measure(targets[kind]!, kind, manyKeys, connections, SECONDS);
           results[connections]![kind].push(w);
           log(`  c=${connections} ${kind.padEnd(7)} ${w.rps.toFixed(0).padStart(6)} req/s  p50 ${w.p50} ms  p99 ${w.p99} ms  errors ${w.errors}`);
         }
@@ -527,26 +551,32 @@ async function main() {
     let featureRows = '';
     const sink = await startOtlpSink();
     cleanups.push(sink.close);
-    for (const [label, env, keys] of features(sink.url, key, manyKeys)) {
-      const on = await startProcess([process.execPath, 'bin/trieve-gateway.js', 'serve'], { ...GATEWAY_ENV, DATABASE_URL: url, ...env }, /GraphQL and GraphiQL: (http:\/\/[^/\s]+)\/graphql/);
-      procs.push(on);
-      on.child.stdout!.resume();
+    for (const { label, off: offEnv, on: onEnv, keys } of features(sink.url, key, manyKeys)) {
+      const variant = await startProcess(
+        [process.execPath, 'bin/trieve-gateway.js', 'serve'],
+        { ...GATEWAY_ENV, DATABASE_URL: url, ...(offEnv === DEFAULT ? onEnv : offEnv) as Record<string, string> },
+        /GraphQL and GraphiQL: (http:\/\/[^/\s]+)\/graphql/,
+      );
+      procs.push(variant);
+      variant.child.stdout!.resume();
+      const [off, on] = offEnv === DEFAULT ? [gateway, variant] : [variant, gateway];
       const windows: Record<'off' | 'on', Record<'rest' | 'graphql', Window[]>> = { off: { rest: [], graphql: [] }, on: { rest: [], graphql: [] } };
-      for (const kind of ['rest', 'graphql'] as const) await measure(on, kind, keys, 32, 2);
+      for (const kind of ['rest', 'graphql'] as const) await measure(variant, kind, keys, 32, 2);
       for (let rep = 0; rep < REPS; rep++) {
-        for (const [variant, proc] of (rep % 2 ? [['on', on], ['off', gateway]] : [['off', gateway], ['on', on]]) as [('off' | 'on'), Proc][]) {
-          for (const kind of ['rest', 'graphql'] as const) windows[variant][kind].push(await measure(proc, kind, keys, 32, SECONDS));
+        for (const [which, proc] of (rep % 2 ? [['on', on], ['off', off]] : [['off', off], ['on', on]]) as [('off' | 'on'), Proc][]) {
+          for (const kind of ['rest', 'graphql'] as const) windows[which][kind].push(await measure(proc, kind, keys, 32, SECONDS));
         }
       }
       for (const kind of ['rest', 'graphql'] as const) {
-        const off = median(windows.off[kind].map((w) => w.rps));
+        const offRps = median(windows.off[kind].map((w) => w.rps));
         const onRps = median(windows.on[kind].map((w) => w.rps));
         const errors = windows.on[kind].reduce((n, w) => n + w.errors, 0);
-        const rss = (variant: 'off' | 'on') => Math.max(...windows[variant][kind].map((w) => w.peakRssMb ?? 0)).toFixed(0);
-        featureRows += `| ${label} | ${kind === 'rest' ? 'REST' : 'GraphQL'} | ${off.toFixed(0)} req/s | ${onRps.toFixed(0)} req/s | ${(onRps / off).toFixed(2)}× | ${median(windows.on[kind].map((w) => w.p99))} ms | ${errors} | ${rss('off')} MB | ${rss('on')} MB |\n`;
-        log(`  ${label} ${kind}: off ${off.toFixed(0)} req/s, on ${onRps.toFixed(0)} req/s`);
+        const rss = (which: 'off' | 'on') => Math.max(...windows[which][kind].map((w) => w.peakRssMb ?? 0)).toFixed(0);
+        const both = (which: 'off' | 'on') => median(windows[which][kind].map((w) => (w.cpuUsPerRequest ?? NaN) + (w.dbCpuUsPerRequest ?? NaN))).toFixed(0);
+        featureRows += `| ${label} | ${kind === 'rest' ? 'REST' : 'GraphQL'} | ${offRps.toFixed(0)} req/s | ${onRps.toFixed(0)} req/s | ${(onRps / offRps).toFixed(2)}× | ${median(windows.on[kind].map((w) => w.p99))} ms | ${errors} | ${both('off')} µs | ${both('on')} µs | ${rss('off')} MB | ${rss('on')} MB |\n`;
+        log(`  ${label} ${kind}: off ${offRps.toFixed(0)} req/s, on ${onRps.toFixed(0)} req/s`);
       }
-      on.child.kill('SIGTERM');
+      variant.child.kill('SIGTERM');
     }
 
     let growth = '';
@@ -580,8 +610,8 @@ async function main() {
       )
     ).rows as Array<{ updates: number; creates: number; keys: number }>;
 
-    let table = `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${os.cpus()[0]?.model?.trim()}, Node ${process.version}, PostgreSQL on loopback, ${WORKERS} gateway process(es), load from ${WRK ? '`wrk -t1` (C, one thread)' : 'autocannon'}; medians of ${REPS} alternating ${SECONDS}s windows after a 2s warm-up.\n\n`;
-    table += '| connections | path | req/s | × floor | × PostGraphile | p50 ms | p99 ms | p99 × floor | errors | server CPU µs per request | PostgreSQL CPU µs per request | both, × floor |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+    let table = `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${os.cpus()[0]?.model?.trim()}, Node ${process.version}, PostgreSQL on loopback, ${WORKERS} gateway process(es), load from ${WRK ? '`wrk -t1` (C, one thread)' : 'autocannon'}; medians of ${REPS} alternating ${SECONDS}s windows after a 2s warm-up. The gateway runs with its defaults, the per-user create limit on (never reached: every path sends 64 users' keys in turn).\n\n`;
+    table += '| connections | path | req/s | × floor | × PostGraphile | p50 ms | p99 ms | p99 × floor | errors | server CPU µs per request | PostgreSQL CPU µs per request | both, × floor | create statements per create |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
     for (const connections of LEVELS) {
       const r = results[connections]!;
       const f = { rps: median(r.floor.map((w) => w.rps)), p99: median(r.floor.map((w) => w.p99)) };
@@ -596,7 +626,8 @@ async function main() {
         const [cpu, dbCpu] = [cpuOf(r[kind], 'cpuUsPerRequest'), cpuOf(r[kind], 'dbCpuUsPerRequest')];
         const floorBoth = (cpuOf(r.floor, 'cpuUsPerRequest') ?? NaN) + (cpuOf(r.floor, 'dbCpuUsPerRequest') ?? NaN);
         const both = cpu !== undefined && dbCpu !== undefined ? ((cpu + dbCpu) / floorBoth).toFixed(2) : '';
-        table += `| ${connections} | ${kind} | ${rps.toFixed(0)} | ${(rps / f.rps).toFixed(2)} | ${vsPeer} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${(p99 / f.p99).toFixed(2)} | ${errors} | ${cpu?.toFixed(0) ?? ''} | ${dbCpu?.toFixed(0) ?? ''} | ${both} |\n`;
+        const perCreate = r[kind].some((w) => w.statementsPerCreate === undefined) ? (kind === 'floor' ? '1' : '') : median(r[kind].map((w) => w.statementsPerCreate!)).toFixed(2);
+        table += `| ${connections} | ${kind} | ${rps.toFixed(0)} | ${(rps / f.rps).toFixed(2)} | ${vsPeer} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${(p99 / f.p99).toFixed(2)} | ${errors} | ${cpu?.toFixed(0) ?? ''} | ${dbCpu?.toFixed(0) ?? ''} | ${both} | ${perCreate} |\n`;
       }
     }
     table += `\n| | floor | REST | GraphQL |\n|---|---|---|---|\n`;
@@ -607,10 +638,10 @@ async function main() {
     if (peer) table += `| PostGraphile peak RSS | | | ${(peer.proc.peakRss / 2 ** 20).toFixed(0)} MB |\n`;
     table += `\n| | empty table | 1,000,000 organizations | ratio |\n|---|---|---|---|\n${growth || '| (skipped: BENCH_QUICK) | | | |\n'}`;
     table += scaling;
-    if (featureRows) table += `\n| feature (c=32) | path | off | on | on ÷ off | p99 on | errors on | peak RSS off | peak RSS on |\n|---|---|---|---|---|---|---|---|---|\n${featureRows}`;
+    if (featureRows) table += `\n| feature (c=32) | path | off | on | on ÷ off | p99 on | errors on | CPU per create off (gateway + PostgreSQL) | on | peak RSS off | peak RSS on |\n|---|---|---|---|---|---|---|---|---|---|---|\n${featureRows}`;
     if (sink.bytes() > 0) table += `\nTraces exported while tracing was on: ${(sink.bytes() / 2 ** 20).toFixed(1)} MB of OTLP/HTTP JSON.\n`;
     table += live;
-    if (ceiling) table += `\nPostgreSQL alone, the gateway's create statement run by pgbench (\`bash bench/pgbench-create.sh 32 10\`, no gateway in front): ${ceiling}.\n`;
+    if (ceiling) table += `\nPostgreSQL alone, the gateway's create statements run by pgbench with the create limit on (\`bash bench/pgbench-create.sh 32 10\`, no gateway in front): ${ceiling}.\n`;
     table += `\nEmbedded start on an empty data directory to a healthy \`/api/health\`: ${(startMs / 1000).toFixed(2)} s.\n`;
     writeFileSync('bench/results.md', table);
     log(`\n${table}`);

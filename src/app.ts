@@ -23,7 +23,7 @@ import { jsonResponse } from './http/json-response.js';
 import { createMetrics, useMetricsEndpoint, useRequestObservation } from './http/observability.js';
 import { loadPersistedOperations, useTrustedDocuments } from './http/persisted-operations.js';
 import { currentRequestId, newRequestScope, requestScope } from './request-context.js';
-import { CreateQueue } from './organizations/create-queue.js';
+import { CreateQueue, DEFAULT_CREATE_STATEMENTS_IN_FLIGHT } from './organizations/create-queue.js';
 import { DEFAULT_CREATE_RATE_LIMIT } from './organizations/rate-limit.js';
 import { clientClosedRequest, serviceUnavailable } from './schema/errors.js';
 import { schema } from './schema/index.js';
@@ -52,10 +52,8 @@ export type App = Readonly<{
 export type AppConfig = Pick<
   Config,
   'maxBodyBytes' | 'graphqlMaxBodyBytes' | 'graphiql' | 'introspection' | 'persistedOperationsFile' | 'metricsToken' | 'corsOrigins' | 'apiKeyCacheSeconds' | 'createRateLimit' | 'liveStreamsPerKey'
-> & {
-  /** Create statements in flight before concurrent creates share one (src/organizations/create-queue.ts); default: the pool's size. */
-  createStatementsInFlight?: number;
-};
+> &
+  Partial<Pick<Config, 'createStatementsInFlight'>>;
 
 /** The database pool's size, as the ORM was given it (embedded: 1). */
 function poolSize(orm: MikroORM): number {
@@ -239,8 +237,12 @@ export function createApp({ orm, config, logger, tracing, listen }: AppOptions):
   // GraphiQL sends arbitrary documents, which a trusted-documents server refuses: it is off there.
   const graphiql = config.graphiql && !trusted;
 
-  // Concurrent creates share statements once as many are in flight as the pool has connections.
-  const createQueue = new CreateQueue(orm.em.fork(), config.createRateLimit, { concurrency: config.createStatementsInFlight ?? poolSize(orm) });
+  // Concurrent creates share statements once CREATE_STATEMENTS_IN_FLIGHT are in flight (default 2: one
+  // committing while the next is sent; never more than the pool has connections).
+  const createQueue = new CreateQueue(orm.em.fork(), config.createRateLimit, {
+    concurrency: Math.min(config.createStatementsInFlight ?? DEFAULT_CREATE_STATEMENTS_IN_FLIGHT, poolSize(orm)),
+    observe: metrics.observeCreateStatement,
+  });
   const contextFor = (viewer: Context['viewer'], em = orm.em.fork()): Context =>
     Object.freeze({ em, viewer, createRateLimit: config.createRateLimit, createQueue, apiKeyCache: viewers, audit, live });
   // Subscriptions over SSE: an idle stream holds its connection and its source, not its request (src/live/sse.ts).

@@ -36,6 +36,8 @@ export type Config = Readonly<{
   statementTimeoutMs: number;
   /** Database connections per server process (PostgreSQL mode; embedded always uses one). */
   dbPoolSize: number;
+  /** Create statements in flight per process before concurrent creates wait to share one; unset: 2 (at most dbPoolSize). */
+  createStatementsInFlight: number | undefined;
   /** Organizations a user may create: `burst` at once, refilled at `perMinute`; null: unlimited. */
   createRateLimit: CreateRateLimit;
   /** The session that LISTENs for live updates (not through PgBouncer's transaction pooling); unset: DATABASE_URL. */
@@ -136,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeyCacheSeconds: integer(env, 'API_KEY_CACHE_SECONDS', 5, 0, 300),
     statementTimeoutMs: integer(env, 'STATEMENT_TIMEOUT_MS', 5000, 0, 600_000),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 500),
+    createStatementsInFlight: env.CREATE_STATEMENTS_IN_FLIGHT?.trim() ? integer(env, 'CREATE_STATEMENTS_IN_FLIGHT', 1, 1, 500) : undefined,
     createRateLimit: createRateLimit(env),
     liveDatabaseUrl: databaseUrl(env, 'LIVE_DATABASE_URL'),
     liveStreamsPerKey: integer(env, 'LIVE_STREAMS_PER_KEY', 10, 1, 10_000),

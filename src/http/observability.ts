@@ -25,6 +25,8 @@ export type Metrics = Readonly<{
   plugins: Plugin[];
   /** Counts one finished HTTP request and its latency. */
   observeRequest(path: string, method: string, status: number, seconds: number): void;
+  /** Counts one create statement and the organizations it carried. */
+  observeCreateStatement(creates: number): void;
 }>;
 
 export function createMetrics(orm: MikroORM): Metrics {
@@ -59,8 +61,17 @@ export function createMetrics(orm: MikroORM): Metrics {
     },
   });
 
+  // Concurrent creates sharing statements (src/organizations/create-queue.ts): count = statements, sum = creates.
+  const createStatements = new Histogram({
+    name: 'organization_create_statement_creates',
+    help: 'Organizations one create statement carried (1: alone; more: concurrent creates that shared it)',
+    buckets: [1, 2, 4, 8, 16, 32, 64],
+    registers: [registry],
+  });
+
   return Object.freeze({
     registry,
+    observeCreateStatement: (creates: number) => createStatements.observe(creates),
     plugins: [
       usePrometheus({
         registry,

@@ -201,8 +201,11 @@ export async function insertOrganizationsWithOwners(em: EntityManager, entries: 
   const rows = await em.execute<Array<OrganizationRow & { ord: number; taken_before: boolean; candidate: boolean; granted: boolean }>>(
     `with input as (
        select * from json_to_recordset(?::json) as i(ord int, id uuid, name text, user_id uuid, member_id uuid, payload text)
+     ), live_names as (
+       -- one index probe per name (an = ANY of the batch's names: never a scan of the table)
+       select o.name from organizations o where o.name = any (array(select name from input)) and o.deleted = 0
      ), checked as (
-       select i.*, exists (select 1 from organizations o where o.name = i.name and o.deleted = 0) as taken_before from input i
+       select i.*, i.name in (select name from live_names) as taken_before from input i
      ), candidate as (
        -- the first entry of each name that no live organization has now
        select distinct on (i.name) i.* from checked i where not i.taken_before order by i.name, i.ord

@@ -242,6 +242,7 @@ export function createApp({ orm, config, logger, tracing, listen }: AppOptions):
   const createQueue = new CreateQueue(orm.em.fork(), config.createRateLimit, {
     concurrency: Math.min(config.createStatementsInFlight ?? DEFAULT_CREATE_STATEMENTS_IN_FLIGHT, poolSize(orm)),
     observe: metrics.observeCreateStatement,
+    tracing: tracing?.createBatches,
   });
   const contextFor = (viewer: Context['viewer'], em = orm.em.fork()): Context =>
     Object.freeze({ em, viewer, createRateLimit: config.createRateLimit, createQueue, apiKeyCache: viewers, audit, live });

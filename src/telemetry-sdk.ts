@@ -9,7 +9,7 @@
 // an install script, none of which we use.)
 import { createRequire } from 'node:module';
 import { useOpenTelemetry } from '@envelop/opentelemetry';
-import { context, propagation, trace, type Attributes } from '@opentelemetry/api';
+import { context, propagation, trace, type Attributes, type Span } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, getNumberFromEnv, getStringFromEnv, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -31,6 +31,7 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import { routeLabel } from './http/observability.js';
 import type { Tracing } from './telemetry.js';
+import type { BatchTracing, BatchWait } from './organizations/create-queue.js';
 
 /** OTEL_TRACES_SAMPLER as the specification names them; the default is parentbased_always_on. */
 function samplerFromEnv(): Sampler {
@@ -183,10 +184,39 @@ export function startTracing(): Tracing {
   const envelop = useOpenTelemetry({ resolvers: false, variables: false, result: false, document: false }, provider) as unknown as Plugin;
   return Object.freeze({
     plugins: [useRouteOnSpan(), envelop],
+    createBatches: batchTracing(),
     currentTraceId: () => {
       const spanContext = trace.getActiveSpan()?.spanContext();
       return spanContext && trace.isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
     },
     shutdown: () => provider.shutdown(),
   });
+}
+
+/**
+ * Shared create statements in traces (src/organizations/create-queue.ts): `organization.create.wait`
+ * in each waiting request's trace, from its arrival to its statement's start; the statement in a trace
+ * of its own (`organization.create.batch`, its SQL span under it), linked to every wait, each wait
+ * linked back to it. A request's trace shows what it waited for and where that went, and none of them
+ * claims the batch's whole time.
+ */
+function batchTracing(): BatchTracing {
+  const tracer = trace.getTracer('trieve-gateway');
+  return {
+    wait: () => {
+      const active = trace.getActiveSpan();
+      return (active?.isRecording() ? tracer.startSpan('organization.create.wait') : undefined) as BatchWait;
+    },
+    shared: (waits, run) => {
+      const spans = waits.filter((w): w is BatchWait & Span => w !== undefined);
+      if (spans.length === 0) return run();
+      const batch = tracer.startSpan('organization.create.batch', {
+        root: true,
+        links: spans.map((span) => ({ context: span.spanContext() })),
+        attributes: { 'gateway.batch.size': waits.length },
+      });
+      for (const span of spans) span.addLink({ context: batch.spanContext() }).setAttribute('gateway.batch.size', waits.length).end();
+      return context.with(trace.setSpan(context.active(), batch), run).finally(() => batch.end());
+    },
+  };
 }

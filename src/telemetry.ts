@@ -2,10 +2,13 @@
 // otherwise: without OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) no SDK,
 // instrumentation or plugin is loaded, and requests pay nothing.
 import type { Plugin } from 'graphql-yoga';
+import type { BatchTracing } from './organizations/create-queue.js';
 
 export type Tracing = Readonly<{
   /** Yoga/envelop plugins: the GraphQL operation span, the route on the HTTP span. */
   plugins: readonly Plugin[];
+  /** Concurrent creates that share a statement: their waits and the statement's own span. */
+  createBatches: BatchTracing;
   /** The trace id of the active span, for log lines. */
   currentTraceId(): string | undefined;
   /** Export what is buffered, then stop. */

@@ -20,6 +20,7 @@ type OtlpSpan = {
   traceId: string;
   spanId: string;
   parentSpanId?: string;
+  links?: { traceId: string; spanId: string }[];
   name: string;
   kind: number;
   attributes: { key: string; value: Record<string, unknown> }[];
@@ -92,6 +93,8 @@ beforeAll(async () => {
     OTEL_SERVICE_NAME: 'gateway-under-test',
     OTEL_TRACES_SAMPLER: 'always_on',
     OTEL_BSP_SCHEDULE_DELAY: '100',
+    // One create statement in flight: concurrent creates share the next one (the batch test below).
+    CREATE_STATEMENTS_IN_FLIGHT: '1',
   });
 }, 120_000);
 
@@ -152,6 +155,47 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
       expect(ancestors(insert)).toContain(operationSpan);
       for (const statement of statements) expect(ancestors(statement)).toContain(httpSpan);
       expect(attribute(insert, 'db.system.name')).toBe('postgresql');
+    }
+  });
+
+  it('shows concurrent creates that shared a statement: each request\'s wait, linked to the statement\'s own span and its SQL', async () => {
+    const requests = Array.from({ length: 12 }, (_, i) => ({ traceId: randomBytes(16).toString('hex'), parentId: randomBytes(8).toString('hex'), name: `Traced batch ${tag} ${i}` }));
+    const answers = await Promise.all(
+      requests.map((r) =>
+        postJson(server.url, '/graphql', { authorization: `Bearer ${key}`, traceparent: traceparent(r.traceId, r.parentId) }, {
+          query: 'mutation TracedCreate($name: String!) { createOrganization(input: { name: $name }) { __typename } }',
+          variables: { name: r.name },
+        }),
+      ),
+    );
+    for (const answer of answers) expect(answer).toMatchObject({ status: 200, body: { data: { createOrganization: { __typename: 'Organization' } } } });
+    const ours = new Set(requests.map((r) => r.traceId));
+    const batches = () => spans().filter((span) => span.name === 'organization.create.batch' && span.links?.some((link) => ours.has(link.traceId)));
+    const waits = () => spans().filter((span) => span.name === 'organization.create.wait' && ours.has(span.traceId));
+    const withSql = () => batches().filter((batch) => spans().some((span) => span.parentSpanId === batch.spanId && span.name.startsWith('pg.query')));
+    await expect.poll(() => withSql().length > 0 && waits().length >= withSql().reduce((n, b) => n + b.links!.length, 0), { timeout: 15_000, interval: 100 }).toBe(true);
+    const all = spans();
+    for (const batch of withSql()) {
+      // Its own trace (no request claims its time), linked to every request that waited for it, and they to it.
+      expect(batch.parentSpanId ?? '').toBe('');
+      expect(ours.has(batch.traceId)).toBe(false);
+      expect(Number(attribute(batch, 'gateway.batch.size'))).toBe(batch.links!.length);
+      for (const link of batch.links!) {
+        const wait = all.find((span) => span.spanId === link.spanId)!;
+        expect(wait).toMatchObject({ name: 'organization.create.wait', traceId: link.traceId });
+        expect(wait.links).toEqual([expect.objectContaining({ traceId: batch.traceId, spanId: batch.spanId })]);
+        // The wait sits in its request's trace, under its GraphQL operation.
+        const above: string[] = [];
+        for (let span = wait; span.parentSpanId; ) {
+          const parent = all.find((s) => s.spanId === span.parentSpanId);
+          if (!parent) break;
+          above.push(parent.name);
+          span = parent;
+        }
+        expect(above).toContain('mutation.TracedCreate');
+      }
+      const insert = all.find((span) => span.parentSpanId === batch.spanId && /insert into organizations/.test(String(attribute(span, 'db.query.text'))));
+      expect(insert).toBeDefined();
     }
   });
 

@@ -5,7 +5,6 @@
 // one parse, one plan, one round trip, one commit for all. The busier the database, the larger the
 // batches, and each create costs it less. Every create still gets its own answer, decided by the
 // database's constraints as before, and none is answered before its statement committed.
-import { context, trace, type Context as TraceContext, type Link, type Span } from '@opentelemetry/api';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { Organization } from '../entities/organization.entity.js';
@@ -20,7 +19,22 @@ export type CreateQueueOptions = Readonly<{
   maxBatch?: number;
   /** Told of each statement run and how many creates it carried (metrics). */
   observe?: (creates: number) => void;
+  /** Traces each wait and each shared statement (only when tracing is on: src/telemetry-sdk.ts). */
+  tracing?: BatchTracing;
 }>;
+
+/**
+ * How shared statements appear in traces: each waiting create's wait in its request's trace, and the
+ * statement in a span of its own (its SQL under it), linked both ways, so that no request's trace
+ * claims the batch's whole time.
+ */
+export type BatchTracing = Readonly<{
+  /** A create starts waiting, in its request's context. */
+  wait(): BatchWait;
+  /** Runs a shared statement in its own span, linked to `waits`, which end now. */
+  shared<T>(waits: readonly BatchWait[], run: () => Promise<T>): Promise<T>;
+}>;
+export type BatchWait = { readonly __brand?: 'BatchWait' };
 
 export const DEFAULT_MAX_BATCH = 64;
 
@@ -36,12 +50,9 @@ type Waiting = {
   entry: CreateEntry;
   resolve(organization: Organization): void;
   reject(error: unknown): void;
-  /** The request's trace context, and its wait's span (tracing on only). */
-  traceContext: TraceContext;
-  waitSpan: Span | undefined;
+  /** Its wait in its request's trace (tracing on only). */
+  traced: BatchWait | undefined;
 };
-
-const tracer = trace.getTracer('trieve-gateway');
 
 export class CreateQueue {
   readonly #batchEm: EntityManager;
@@ -49,19 +60,21 @@ export class CreateQueue {
   readonly #concurrency: number;
   readonly #maxBatch: number;
   readonly #observe: ((creates: number) => void) | undefined;
+  readonly #tracing: BatchTracing | undefined;
   readonly #waiting: Waiting[] = [];
   #inFlight = 0;
   /** Statements run and creates they carried (metrics, tests, the bench). */
   readonly stats = { statements: 0, batches: 0, batchedCreates: 0, retriedAlone: 0 };
 
   /** `em`: an EntityManager of its own for the shared statements (raw SQL only, nothing managed). */
-  constructor(em: EntityManager, limit: CreateRateLimit, { concurrency, maxBatch = DEFAULT_MAX_BATCH, observe }: CreateQueueOptions) {
+  constructor(em: EntityManager, limit: CreateRateLimit, { concurrency, maxBatch = DEFAULT_MAX_BATCH, observe, tracing }: CreateQueueOptions) {
     if (!(concurrency >= 1) || !(maxBatch >= 1)) throw new RangeError('concurrency and maxBatch must be at least 1');
     this.#batchEm = em;
     this.#limit = limit;
     this.#concurrency = concurrency;
     this.#maxBatch = maxBatch;
     this.#observe = observe;
+    this.#tracing = tracing;
   }
 
   /**
@@ -70,11 +83,7 @@ export class CreateQueue {
    */
   insert(em: EntityManager, entry: CreateEntry): Promise<Organization> {
     if (this.#inFlight < this.#concurrency) return this.#alone(em, entry);
-    return new Promise<Organization>((resolve, reject) => {
-      const traceContext = context.active();
-      const waitSpan = trace.getSpan(traceContext)?.isRecording() ? tracer.startSpan('organization.create.wait', {}, traceContext) : undefined;
-      this.#waiting.push({ entry, resolve, reject, traceContext, waitSpan });
-    });
+    return new Promise<Organization>((resolve, reject) => this.#waiting.push({ entry, resolve, reject, traced: this.#tracing?.wait() }));
   }
 
   async #alone(em: EntityManager, entry: CreateEntry): Promise<Organization> {
@@ -100,20 +109,10 @@ export class CreateQueue {
     this.#inFlight++;
     this.stats.statements++;
     this.#observe?.(batch.length);
-    // The statement gets a span of its own, linked to each request's wait (and they to it): no
-    // request's trace claims the batch's whole time, and its SQL span is not put under one of them.
-    const links: Link[] = batch.flatMap((w) => (w.waitSpan ? [{ context: w.waitSpan.spanContext() }] : []));
-    const span = links.length > 0 ? tracer.startSpan('organization.create.batch', { root: true, links, attributes: { 'gateway.batch.size': batch.length } }) : undefined;
-    for (const w of batch) {
-      if (span) w.waitSpan!.addLink({ context: span.spanContext() });
-      w.waitSpan?.setAttribute('gateway.batch.size', batch.length);
-      w.waitSpan?.end();
-    }
     try {
       const run = () => (batch.length === 1 ? this.#one(batch[0]!) : this.#many(batch));
-      await (span ? context.with(trace.setSpan(context.active(), span), run) : run());
+      await (this.#tracing ? this.#tracing.shared(batch.map((w) => w.traced!), run) : run());
     } finally {
-      span?.end();
       this.#done();
     }
   }

@@ -198,16 +198,16 @@ export async function insertOrganizationsWithOwners(em: EntityManager, entries: 
   const token = limit ? takeTokensSql(limit, 'wants') : undefined;
   const granted = token ? 'candidate c where c.user_id in (select user_id from bucket)' : 'candidate c';
   const created = notifyEachSql('org join input i on i.id = org.id', 'i.payload');
+  // live_names: the batch's names that live organizations have now, one index probe each (= ANY of an
+  // array, never a scan of the table); candidate: the first entry of each name not among them.
   const rows = await em.execute<Array<OrganizationRow & { ord: number; taken_before: boolean; candidate: boolean; granted: boolean }>>(
     `with input as (
        select * from json_to_recordset(?::json) as i(ord int, id uuid, name text, user_id uuid, member_id uuid, payload text)
      ), live_names as (
-       -- one index probe per name (an = ANY of the batch's names: never a scan of the table)
        select o.name from organizations o where o.name = any (array(select name from input)) and o.deleted = 0
      ), checked as (
        select i.*, i.name in (select name from live_names) as taken_before from input i
      ), candidate as (
-       -- the first entry of each name that no live organization has now
        select distinct on (i.name) i.* from checked i where not i.taken_before order by i.name, i.ord
      ), wants as (
        select user_id, count(*)::int as n from candidate group by user_id

@@ -41,8 +41,8 @@ export const DEFAULT_MAX_BATCH = 64;
 /**
  * Statements in flight before creates wait to share one (CREATE_STATEMENTS_IN_FLIGHT). Two keep the
  * database busy (one commits while the next is sent) and let batches grow with the load: measured
- * against 1, 3, 4, 10 (the pool's size) and 20 on PostgreSQL 15, 2 gave the most creates a second
- * (README, "Performance").
+ * against 1, 3, 4 and 10 (the pool's size) on PostgreSQL 15, 2 gave the most creates a second
+ * (README, "Benchmarks").
  */
 export const DEFAULT_CREATE_STATEMENTS_IN_FLIGHT = 2;
 

@@ -243,6 +243,7 @@ export function createApp({ orm, config, logger, tracing, listen }: AppOptions):
     concurrency: Math.min(config.createStatementsInFlight ?? DEFAULT_CREATE_STATEMENTS_IN_FLIGHT, poolSize(orm)),
     observe: metrics.observeCreateStatement,
     tracing: tracing?.createBatches,
+    onError: (error, what) => logger.error({ err: loggable(error) }, what),
   });
   const contextFor = (viewer: Context['viewer'], em = orm.em.fork()): Context =>
     Object.freeze({ em, viewer, createRateLimit: config.createRateLimit, createQueue, apiKeyCache: viewers, audit, live });

@@ -10,7 +10,7 @@ import { isDatabaseUnavailable } from '../db/errors.js';
 import type { Organization } from '../entities/organization.entity.js';
 import { OrganizationNameTakenError } from './errors.js';
 import { insertOrganizationsWithOwners, insertOrganizationWithOwner, type CreateEntry } from './organizations.js';
-import type { CreateRateLimit } from './rate-limit.js';
+import { refundTokens, type CreateRateLimit } from './rate-limit.js';
 
 export type CreateQueueOptions = Readonly<{
   /** Create statements in flight at once before creates wait to share one. */
@@ -21,6 +21,8 @@ export type CreateQueueOptions = Readonly<{
   observe?: (creates: number) => void;
   /** Traces each wait and each shared statement (only when tracing is on: src/telemetry-sdk.ts). */
   tracing?: BatchTracing;
+  /** Told of a failure that answers no request (a token refund after a committed statement). */
+  onError?: (error: unknown, what: string) => void;
 }>;
 
 /**
@@ -61,13 +63,14 @@ export class CreateQueue {
   readonly #maxBatch: number;
   readonly #observe: ((creates: number) => void) | undefined;
   readonly #tracing: BatchTracing | undefined;
+  readonly #onError: ((error: unknown, what: string) => void) | undefined;
   readonly #waiting: Waiting[] = [];
   #inFlight = 0;
   /** Statements run and creates they carried (metrics, tests, the bench). */
   readonly stats = { statements: 0, batches: 0, batchedCreates: 0, retriedAlone: 0 };
 
   /** `em`: an EntityManager of its own for the shared statements (raw SQL only, nothing managed). */
-  constructor(em: EntityManager, limit: CreateRateLimit, { concurrency, maxBatch = DEFAULT_MAX_BATCH, observe, tracing }: CreateQueueOptions) {
+  constructor(em: EntityManager, limit: CreateRateLimit, { concurrency, maxBatch = DEFAULT_MAX_BATCH, observe, tracing, onError }: CreateQueueOptions) {
     if (!(concurrency >= 1) || !(maxBatch >= 1)) throw new RangeError('concurrency and maxBatch must be at least 1');
     this.#batchEm = em;
     this.#limit = limit;
@@ -75,6 +78,7 @@ export class CreateQueue {
     this.#maxBatch = maxBatch;
     this.#observe = observe;
     this.#tracing = tracing;
+    this.#onError = onError;
   }
 
   /**
@@ -112,6 +116,9 @@ export class CreateQueue {
     try {
       const run = () => (batch.length === 1 ? this.#one(batch[0]!) : this.#many(batch));
       await (this.#tracing ? this.#tracing.shared(batch.map((w) => w.traced!), run) : run());
+    } catch (error) {
+      // Never expected (every path above settles its creates); if it happens, none is left waiting.
+      for (const w of batch) w.reject(error);
     } finally {
       this.#done();
     }
@@ -128,9 +135,9 @@ export class CreateQueue {
   async #many(batch: Waiting[]): Promise<void> {
     this.stats.batches++;
     this.stats.batchedCreates += batch.length;
-    let outcomes;
+    let result;
     try {
-      outcomes = await insertOrganizationsWithOwners(this.#batchEm, batch.map((w) => w.entry), this.#limit);
+      result = await insertOrganizationsWithOwners(this.#batchEm, batch.map((w) => w.entry), this.#limit);
     } catch (error) {
       // The database unreachable (or the statement's fate unknown): each would have failed alone too.
       if (isDatabaseUnavailable(error)) for (const w of batch) w.reject(error);
@@ -138,6 +145,9 @@ export class CreateQueue {
       else await this.#eachAlone(batch);
       return;
     }
+    const { outcomes, refunds } = result;
+    // Committed: a refund that fails leaves those tokens spent (the limit errs strict) and changes no answer.
+    if (this.#limit && refunds.size > 0) await refundTokens(this.#batchEm, this.#limit, refunds).catch((error: unknown) => this.#onError?.(error, 'create limit refund failed'));
     const alone: Waiting[] = [];
     batch.forEach((w, i) => {
       const outcome = outcomes[i]!;

@@ -6,7 +6,7 @@ import { ORGANIZATION_NAME_CONSTRAINT, Organization } from '../entities/organiza
 import { keysetSql, pageWindow, toPage, type Page, type PageArgs } from '../pagination.js';
 import { isUuid } from '../uuid.js';
 import { NotAllowedError, NotFoundError, OrganizationNameTakenError, ValidationError } from './errors.js';
-import { refundTokens, refusal, takeTokenSql, takeTokensSql, type CreateRateLimit } from './rate-limit.js';
+import { refusal, takeTokenSql, takeTokensSql, type CreateRateLimit } from './rate-limit.js';
 import { allows, effectiveRole, REQUIRED_ROLE, type OrganizationAction, type Role } from './roles.js';
 import type { ApiKeyRole } from '../entities/api-key.entity.js';
 import type { CreateQueue } from './create-queue.js';
@@ -187,10 +187,15 @@ export type BatchOutcome = Organization | 'taken' | 'alone';
  * is `taken` too, and two batches never wait on each other's names in opposite orders). With a create
  * limit, each user's creates in the batch take their tokens together (takeTokensSql, all or none):
  * a user whose bucket cannot cover them all gets `alone` for those, as does an entry whose name was
- * left to one of those. Tokens taken for a name lost to a concurrent create are given back (refundTokens).
- * Outcomes come in the order of `entries`.
+ * left to one of those. Outcomes come in the order of `entries`; `refunds` counts, per user, the tokens
+ * taken for names lost to a concurrent create, which the caller gives back (refundTokens) once the
+ * statement has committed: a refund that fails then must not undo answers that stand.
  */
-export async function insertOrganizationsWithOwners(em: EntityManager, entries: readonly CreateEntry[], limit: CreateRateLimit): Promise<BatchOutcome[]> {
+export async function insertOrganizationsWithOwners(
+  em: EntityManager,
+  entries: readonly CreateEntry[],
+  limit: CreateRateLimit,
+): Promise<{ outcomes: BatchOutcome[]; refunds: ReadonlyMap<string, number> }> {
   const now = new Date();
   const input = JSON.stringify(
     entries.map((e, ord) => ({ ord, id: e.organizationId, name: e.name, user_id: e.userId, member_id: randomUUID(), payload: eventPayload('CREATED', e.organizationId, e.userId) })),
@@ -250,8 +255,7 @@ export async function insertOrganizationsWithOwners(em: EntityManager, entries: 
     if (outcomes[row.ord] !== undefined) continue;
     outcomes[row.ord] = outcomes[winners.get(entries[row.ord]!.name)!] === 'alone' ? 'alone' : 'taken';
   }
-  if (limit && refunds.size > 0) await refundTokens(em, limit, refunds);
-  return outcomes;
+  return { outcomes, refunds };
 }
 
 type OrganizationRow = {

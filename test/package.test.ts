@@ -88,6 +88,8 @@ describe.skipIf(usingPostgres)('the packed tarball (embedded runs only)', () => 
       const tree = processTree(server.pid!);
       expect(tree.length).toBeGreaterThan(0);
       expect(tree.filter((cmd) => /tsx|esbuild|--import|--loader/.test(cmd))).toEqual([]);
+      // `serve` made itself again with 32 MB semi-spaces (bin/trieve-gateway.js), as the same process.
+      expect(tree[0]).toMatch(/^\S*node --max-semi-space-size=32 \S*trieve-gateway serve$/);
 
       const response = await fetch(`${url}/api/organization`, {
         method: 'POST',
@@ -100,5 +102,18 @@ describe.skipIf(usingPostgres)('the packed tarball (embedded runs only)', () => 
       server.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
+
+    // A size chosen in NODE_OPTIONS is left as it is: no second start, no flag added.
+    const chosen = spawn(path.join(app, 'node_modules', '.bin', 'trieve-gateway'), ['serve'], { cwd: app, env: { ...env, NODE_OPTIONS: '--max-semi-space-size=16' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    let chosenOutput = '';
+    chosen.stdout.on('data', (chunk) => (chosenOutput += chunk));
+    const chosenExited = new Promise<number | null>((resolve) => chosen.on('exit', (code) => resolve(code)));
+    try {
+      await expect.poll(() => /GraphQL and GraphiQL/.test(chosenOutput) || chosen.exitCode !== null, { timeout: 30_000 }).toBe(true);
+      expect(processTree(chosen.pid!)[0]).toMatch(/^\S*node \S*trieve-gateway serve$/);
+    } finally {
+      chosen.kill('SIGTERM');
+    }
+    expect(await chosenExited).toBe(0);
   });
 });

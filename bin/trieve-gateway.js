@@ -33,8 +33,8 @@ function privateCompileCache() {
 
 /**
  * The server's young generation. V8 sizes it from the memory it sees (two 64 MB semi-spaces on a large
- * machine), which made a busy gateway peak ~50 MB above PostGraphile's RSS for no throughput: with 32 MB
- * semi-spaces it peaks ~50 MB lower at the same CPU per request (README, Benchmarks). V8 reads the size
+ * machine), which made a busy gateway peak above PostGraphile's RSS at no gain in throughput: with 32 MB
+ * semi-spaces it peaks 30–50 MB lower at the same CPU per request (README, Benchmarks). V8 reads the size
  * only when a process starts, so `serve` executes itself again once with the flag, as the same process
  * (`process.execve`: same process id, same open files), unless a size was chosen already, on node's
  * command line or in NODE_OPTIONS (which is how to choose another, e.g. --max-semi-space-size=64).

@@ -435,7 +435,7 @@ async function idleStreams(url: string, key: string, pinned: boolean): Promise<{
   }
 }
 
-/** What one primary takes of the create statement with nothing in front (pgbench, when installed): its tps line. */
+/** What one primary takes of the create statements with nothing in front (pgbench, when installed): one per statement and ten per shared statement, as a sentence. */
 function pgbenchCeiling(): string | undefined {
   try {
     execFileSync('pgbench', ['--version'], { stdio: 'ignore' });

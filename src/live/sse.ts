@@ -128,19 +128,21 @@ export class EventStream {
     if (!this.blocked && !this.ended) this.blocked = !this.sink!.write(PING);
   }
 
-  private finish(): void {
-    if (this.ended) return;
+  /** Marks the stream ended, once: whether it was still open. */
+  private end(): boolean {
+    if (this.ended) return false;
     this.ended = true;
     this.open.delete(this);
-    this.sink?.end(COMPLETE);
+    return true;
+  }
+
+  private finish(): void {
+    if (this.end()) this.sink?.end(COMPLETE);
   }
 
   /** The reader went away: the subscription ends. */
   close(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.open.delete(this);
-    void this.results.return?.()?.catch(() => {});
+    if (this.end()) void this.results.return?.()?.catch(() => {});
   }
 
   /** Written to a node:http response directly (the server's path: nothing of the request is kept). */

@@ -95,10 +95,14 @@ export class CreateQueue {
     this.stats.statements++;
     this.#observe?.(1);
     try {
-      return await insertOrganizationWithOwner(em, entry.userId, entry.organizationId, entry.name, this.#limit);
+      return await this.#insertOne(em, entry);
     } finally {
       this.#done();
     }
+  }
+
+  #insertOne(em: EntityManager, entry: CreateEntry): Promise<Organization> {
+    return insertOrganizationWithOwner(em, entry.userId, entry.organizationId, entry.name, this.#limit);
   }
 
   /** A statement finished: the next takes every create waiting (up to maxBatch). */
@@ -126,7 +130,7 @@ export class CreateQueue {
 
   async #one(w: Waiting): Promise<void> {
     try {
-      w.resolve(await insertOrganizationWithOwner(this.#batchEm, w.entry.userId, w.entry.organizationId, w.entry.name, this.#limit));
+      w.resolve(await this.#insertOne(this.#batchEm, w.entry));
     } catch (error) {
       w.reject(error);
     }
